@@ -1,0 +1,11 @@
+DROP TABLE audit_log;
+DROP TABLE ingest_jobs;
+DROP TABLE user_chapter_translations;
+DROP TABLE translations;
+DROP TABLE messages;
+DROP TABLE conversations;
+DROP TABLE chunks;
+DROP TABLE documents;
+DROP TABLE api_keys;
+DROP TABLE sessions;
+DROP TABLE users;

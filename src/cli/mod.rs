@@ -1,0 +1,86 @@
+//! The command line: one file per subcommand, each calling one library function.
+//! Exit codes: 0 success, 1 failure, 2 invalid configuration or usage.
+
+mod config;
+mod healthcheck;
+mod migrate;
+mod serve;
+mod version;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{LoadOptions, Settings};
+use crate::telemetry::{self, Console, TelemetryGuard};
+
+#[derive(Debug, Parser)]
+#[command(name = "docent", version, about = "RAG chatbot backend for books and documentation sites")]
+pub struct Cli {
+    /// Configuration file (TOML); defaults to ./docent.toml when present.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve,
+    /// Apply, roll back, inspect or create database migrations.
+    Migrate(migrate::MigrateArgs),
+    /// Exit 0 if the local server's /health/live answers 200 within 2 s (for container health checks).
+    Healthcheck(healthcheck::HealthcheckArgs),
+    /// Print the effective configuration with every secret redacted.
+    Config(config::ConfigArgs),
+    /// Print version, git commit and build profile.
+    Version(version::VersionArgs),
+}
+
+/// Parses the command line and runs the subcommand.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Version(args) => return version::run(args),
+        Command::Migrate(args) if args.is_new() => return migrate::run_new(args),
+        _ => {}
+    }
+    let settings = match crate::config::load(&LoadOptions::from_process(cli.config.clone())) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Serve => serve::run(settings),
+        Command::Migrate(args) => migrate::run(settings, args),
+        Command::Healthcheck(args) => healthcheck::run(&settings, &args),
+        Command::Config(args) => config::run(&settings, &args),
+        Command::Version(_) => unreachable!("handled above"),
+    }
+}
+
+/// A multi-threaded runtime for the async subcommands.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the tokio runtime starts")
+}
+
+/// Logging for commands other than `serve`: to stderr so stdout stays clean.
+fn cli_telemetry(settings: &Settings) -> Option<TelemetryGuard> {
+    telemetry::init(settings, Console::Stderr).ok()
+}
+
+/// Prints an error with its chain of causes and returns exit code 1.
+fn fail(err: &dyn std::error::Error) -> ExitCode {
+    let mut message = format!("error: {err}");
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(&format!("\n  caused by: {cause}"));
+        source = cause.source();
+    }
+    eprintln!("{message}");
+    ExitCode::FAILURE
+}

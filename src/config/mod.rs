@@ -1,0 +1,180 @@
+//! The typed `Settings` tree: one struct per concern, layered as
+//! built-in defaults < `docent.toml` < environment variables (see [`load`]).
+//!
+//! Every setting is also listed in [`vars::VARS`] with its environment variable, accepted values
+//! and documentation; that registry drives parsing, validation messages, `docent config`, the
+//! README table and the `.env.example` files (a test keeps them in sync).
+
+mod load;
+mod secret;
+mod validate;
+pub mod vars;
+
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+pub use load::{ConfigError, LoadOptions, load};
+pub use secret::{redact_url, redacted};
+
+/// Deployment profile: changes defaults (log format, cookies, auto-migrate) and turns on the
+/// production safety checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub env: Environment,
+    pub debug: bool,
+    pub data_dir: PathBuf,
+    /// Lets a production deployment start despite unsafe settings. Named loudly on purpose.
+    pub allow_unsafe_production: bool,
+    pub server: ServerSettings,
+    pub security: SecuritySettings,
+    pub log: LogSettings,
+    pub database: DatabaseSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub request_timeout_secs: u64,
+    pub header_read_timeout_secs: u64,
+    pub shutdown_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    pub cors_origins: Vec<String>,
+    /// `None` means "follow the profile": on in production, off in development.
+    pub secure_cookies: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+    /// `None` means "follow the profile": json in production, pretty in development.
+    pub format: Option<LogFormat>,
+    pub dir: Option<PathBuf>,
+    pub retention_files: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `None` means SQLite at `$DOCENT_DATA_DIR/docent.db`.
+    #[serde(serialize_with = "secret::serialize_url")]
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+    pub health_timeout_ms: u64,
+    /// `None` means "follow the profile": on in development, off in production.
+    pub auto_migrate: Option<bool>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            debug: false,
+            data_dir: PathBuf::from("./data"),
+            allow_unsafe_production: false,
+            server: ServerSettings::default(),
+            security: SecuritySettings::default(),
+            log: LogSettings::default(),
+            database: DatabaseSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".into(),
+            port: 8000,
+            request_timeout_secs: 60,
+            header_read_timeout_secs: 10,
+            shutdown_timeout_secs: 30,
+            body_limit_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { level: "info".into(), format: None, dir: None, retention_files: 14 }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout_secs: 5,
+            idle_timeout_secs: 600,
+            health_timeout_ms: 1000,
+            auto_migrate: None,
+        }
+    }
+}
+
+impl Settings {
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    pub fn log_format(&self) -> LogFormat {
+        self.log.format.unwrap_or(if self.is_production() { LogFormat::Json } else { LogFormat::Pretty })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.security.secure_cookies.unwrap_or(self.is_production())
+    }
+
+    pub fn auto_migrate(&self) -> bool {
+        self.database.auto_migrate.unwrap_or(!self.is_production())
+    }
+
+    /// The database URL in effect: `DATABASE_URL`, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        use secrecy::ExposeSecret;
+        match &self.database.url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("docent.db").display()),
+        }
+    }
+
+    /// The configuration in effect as a JSON tree: profile-dependent defaults resolved, every
+    /// secret redacted (for `docent config`).
+    pub fn effective_json(&self) -> serde_json::Value {
+        let mut tree = serde_json::to_value(self).expect("settings always serialize");
+        tree["security"]["secure_cookies"] = self.secure_cookies().into();
+        tree["log"]["format"] = serde_json::to_value(self.log_format()).expect("enums serialize");
+        tree["database"]["auto_migrate"] = self.auto_migrate().into();
+        tree["database"]["url"] = redact_url(&self.database_url()).into();
+        tree
+    }
+}

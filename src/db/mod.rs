@@ -1,0 +1,149 @@
+//! The relational store: one pool for either SQLite (the embedded default) or PostgreSQL
+//! (scale-out), chosen from `DATABASE_URL`. Queries are runtime-checked (`query_as` + `FromRow`)
+//! and written once in SQL both dialects accept; [`on_pool!`] runs them on whichever pool is live.
+//! Only where the dialects really differ (migrations, backups) is there per-dialect code.
+
+pub mod documents;
+pub mod migrate;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::config::{Settings, redact_url};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the data directory {path}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid database URL {url}")]
+    BadUrl {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot connect to the database at {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database query failed")]
+    Query(#[from] sqlx::Error),
+    #[error("the database did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A pool on one of the two supported databases. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same expression on whichever pool is live:
+/// `on_pool!(db, pool => sqlx::query("…").execute(pool).await)`.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Pool statistics for health and metrics.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: usize,
+}
+
+impl Db {
+    /// Opens the pool described by the settings and checks that the database answers.
+    pub async fn connect(settings: &Settings) -> Result<Db, DbError> {
+        let url = settings.database_url();
+        let shown = redact_url(&url);
+        let db = if url.starts_with("sqlite:") {
+            Db::Sqlite(connect_sqlite(settings, &url, &shown).await?)
+        } else {
+            Db::Postgres(connect_postgres(settings, &url, &shown).await?)
+        };
+        Ok(db)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// `SELECT 1` within the timeout: the liveness of the database itself.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
+        let probe = async { on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())) };
+        match tokio::time::timeout(timeout, probe).await {
+            Ok(result) => result.map_err(DbError::from),
+            Err(_) => Err(DbError::Timeout(timeout)),
+        }
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        on_pool!(self, pool => PoolStats { size: pool.size(), idle: pool.num_idle() })
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+async fn connect_sqlite(settings: &Settings, url: &str, shown: &str) -> Result<SqlitePool, DbError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|source| DbError::BadUrl { url: shown.into(), source })?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir { path: dir.display().to_string(), source })?;
+    }
+    let db = &settings.database;
+    SqlitePoolOptions::new()
+        .max_connections(db.max_connections)
+        .min_connections(db.min_connections)
+        .acquire_timeout(Duration::from_secs(db.acquire_timeout_secs))
+        .idle_timeout(Duration::from_secs(db.idle_timeout_secs))
+        .connect_with(options)
+        .await
+        .map_err(|source| DbError::Connect { url: shown.into(), source })
+}
+
+async fn connect_postgres(settings: &Settings, url: &str, shown: &str) -> Result<PgPool, DbError> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|source| DbError::BadUrl { url: shown.into(), source })?
+        .application_name("docent");
+    let db = &settings.database;
+    PgPoolOptions::new()
+        .max_connections(db.max_connections)
+        .min_connections(db.min_connections)
+        .acquire_timeout(Duration::from_secs(db.acquire_timeout_secs))
+        .idle_timeout(Duration::from_secs(db.idle_timeout_secs))
+        .connect_with(options)
+        .await
+        .map_err(|source| DbError::Connect { url: shown.into(), source })
+}

@@ -1,0 +1,262 @@
+//! [`LocalEmbedder`]: all-MiniLM-L6-v2 run in-process on the CPU.
+//!
+//! Loads a Hugging Face folder (`config.json`, `tokenizer.json`,
+//! `model.safetensors`, optionally `sentence_bert_config.json` for
+//! `max_seq_length`) and runs the hand-written BERT of `super::bert` on a
+//! dedicated rayon pool of `threads` threads — the only pool inference uses,
+//! so matmuls and element-wise kernels never oversubscribe the cores.
+//!
+//! [`Embedder::embed`] never blocks the async runtime: tokenisation and every
+//! batch run on that pool and are awaited through a oneshot channel. A fair
+//! one-permit semaphore admits one pool job at a time, so a short query waits
+//! for at most one in-flight batch of a long ingestion, not for all of it.
+//! Inputs are sorted by token length before batching so a batch holds similar
+//! lengths (the forward pass packs tokens, so there is no padding at all).
+
+use super::bert::{Bert, BertConfig};
+use super::{EmbedError, EmbedKind, Embedder};
+use rayon::prelude::*;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokenizers::{Tokenizer, TruncationParams};
+use tokio::sync::Semaphore;
+
+/// Identifier recorded by the index for vectors from this embedder.
+pub const MINILM_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
+
+/// Default model folder, relative to the working directory.
+pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
+
+/// sentence-transformers' `max_seq_length` for MiniLM, used when the folder has
+/// no `sentence_bert_config.json`.
+const DEFAULT_MAX_TOKENS: usize = 256;
+
+/// Files that must be in the model folder.
+const REQUIRED_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+/// Tuning knobs of [`LocalEmbedder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalEmbedderOptions {
+    /// Inference threads (the size of the dedicated pool); 0 means all cores.
+    pub threads: usize,
+    /// Texts per forward pass.
+    pub batch_size: usize,
+}
+
+impl Default for LocalEmbedderOptions {
+    fn default() -> Self {
+        Self { threads: 0, batch_size: 16 }
+    }
+}
+
+/// The model folder: `$DOCENT_MODEL_DIR` if set, else [`DEFAULT_MODEL_DIR`].
+pub fn default_model_dir() -> PathBuf {
+    std::env::var_os("DOCENT_MODEL_DIR").map_or_else(|| PathBuf::from(DEFAULT_MODEL_DIR), PathBuf::from)
+}
+
+/// State shared with the pool's jobs.
+struct Inner {
+    model: Bert,
+    /// Adds special tokens and truncates to `max_tokens`.
+    encoder: Tokenizer,
+    /// No truncation, for [`Embedder::count_tokens`].
+    counter: Tokenizer,
+    pool: rayon::ThreadPool,
+    threads: usize,
+}
+
+/// all-MiniLM-L6-v2 (or another mean-pooled BERT sentence-transformer) on the CPU.
+pub struct LocalEmbedder {
+    inner: Arc<Inner>,
+    gate: Arc<Semaphore>,
+    dir: PathBuf,
+    max_tokens: usize,
+    batch_size: usize,
+}
+
+impl std::fmt::Debug for LocalEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalEmbedder")
+            .field("model_id", &MINILM_MODEL_ID)
+            .field("dir", &self.dir)
+            .field("threads", &self.inner.threads)
+            .field("batch_size", &self.batch_size)
+            .finish_non_exhaustive()
+    }
+}
+
+fn load_err(path: &Path, what: &str, source: impl Into<super::BoxError>) -> EmbedError {
+    EmbedError::Load { path: path.to_owned(), what: what.to_owned(), source: source.into() }
+}
+
+/// `max_seq_length` from `sentence_bert_config.json`, if the file exists.
+fn read_max_tokens(dir: &Path) -> Result<usize, EmbedError> {
+    let path = dir.join("sentence_bert_config.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(DEFAULT_MAX_TOKENS);
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| load_err(&path, "sentence-transformers config", e))?;
+    Ok(v.get("max_seq_length").and_then(|m| m.as_u64()).map_or(DEFAULT_MAX_TOKENS, |m| m as usize))
+}
+
+/// The two tokenizers: (truncating encoder with special tokens, plain counter).
+fn load_tokenizers(dir: &Path, max_tokens: usize) -> Result<(Tokenizer, Tokenizer), EmbedError> {
+    let path = dir.join("tokenizer.json");
+    let mut counter = Tokenizer::from_file(&path).map_err(|e| load_err(&path, "tokenizer", e))?;
+    counter.with_padding(None);
+    counter.with_truncation(None).map_err(|e| load_err(&path, "tokenizer", e))?;
+    let mut encoder = counter.clone();
+    let trunc = TruncationParams { max_length: max_tokens, ..TruncationParams::default() };
+    encoder.with_truncation(Some(trunc)).map_err(|e| load_err(&path, "tokenizer truncation", e))?;
+    Ok((encoder, counter))
+}
+
+fn load_model(dir: &Path) -> Result<Bert, EmbedError> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| load_err(&path, "model config", e))?;
+    let cfg: BertConfig = serde_json::from_str(&text).map_err(|e| load_err(&path, "model config", e))?;
+    let path = dir.join("model.safetensors");
+    let bytes = std::fs::read(&path).map_err(|e| load_err(&path, "weights", e))?;
+    Bert::from_bytes(cfg, &bytes).map_err(|e| load_err(&path, "weights", e))
+}
+
+impl LocalEmbedder {
+    /// Loads the model folder `dir`; fails with [`EmbedError::ModelMissing`]
+    /// when a required file is absent.
+    pub fn load(dir: &Path, opts: LocalEmbedderOptions) -> Result<Self, EmbedError> {
+        if REQUIRED_FILES.iter().any(|f| !dir.join(f).is_file()) {
+            return Err(EmbedError::ModelMissing { dir: dir.to_owned() });
+        }
+        let model = load_model(dir)?;
+        let max_tokens = read_max_tokens(dir)?.min(model.max_positions());
+        let (encoder, counter) = load_tokenizers(dir, max_tokens)?;
+        let threads = match opts.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("docent-embed-{i}"))
+            .build()
+            .map_err(|e| load_err(dir, "inference thread pool", e))?;
+        tracing::info!(dir = %dir.display(), threads, max_tokens, "loaded local embedder");
+        let inner = Inner { model, encoder, counter, pool, threads };
+        Ok(Self {
+            inner: Arc::new(inner),
+            gate: Arc::new(Semaphore::new(1)),
+            dir: dir.to_owned(),
+            max_tokens,
+            batch_size: opts.batch_size.max(1),
+        })
+    }
+
+    /// Embeds `texts` on the calling thread's behalf, blocking until done
+    /// (for CLIs and benchmarks; async code should use [`Embedder::embed`]).
+    pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.inner.pool.install(|| {
+            let ids = self.inner.tokenize(texts)?;
+            let mut out = vec![Vec::new(); texts.len()];
+            for batch in by_length(&ids).chunks(self.batch_size) {
+                let seqs: Vec<Vec<u32>> = batch.iter().map(|&i| ids[i].clone()).collect();
+                for (&i, v) in batch.iter().zip(self.inner.forward(&seqs)?) {
+                    out[i] = v;
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Runs `job` on the inference pool once the gate admits it.
+    async fn run<R, F>(&self, job: F) -> Result<R, EmbedError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Inner) -> Result<R, EmbedError> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.gate)
+            .acquire_owned()
+            .await
+            .map_err(|_| EmbedError::Inference("embedder is shutting down".to_owned()))?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let inner = Arc::clone(&self.inner);
+        self.inner.pool.spawn(move || {
+            let result = catch_unwind(AssertUnwindSafe(|| job(&inner)));
+            drop(permit);
+            let _ = tx.send(result);
+        });
+        match rx.await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(EmbedError::Inference("inference thread panicked".to_owned())),
+            Err(_) => Err(EmbedError::Inference("inference job was dropped".to_owned())),
+        }
+    }
+}
+
+/// Indices of `ids` sorted by sequence length (stable).
+fn by_length(ids: &[Vec<u32>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| ids[i].len());
+    order
+}
+
+impl Inner {
+    /// Token ids (with special tokens, truncated) of every text, in parallel.
+    fn tokenize(&self, texts: &[String]) -> Result<Vec<Vec<u32>>, EmbedError> {
+        texts
+            .par_iter()
+            .map(|t| {
+                let enc = self.encoder.encode_fast(t.as_str(), true);
+                enc.map(|e| e.get_ids().to_vec()).map_err(|e| EmbedError::Inference(format!("tokenizer: {e}")))
+            })
+            .collect()
+    }
+
+    /// One forward pass; must run on `self.pool`.
+    fn forward(&self, seqs: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.model.encode(seqs, self.threads).map_err(EmbedError::Inference)
+    }
+}
+
+#[async_trait::async_trait]
+impl Embedder for LocalEmbedder {
+    fn model_id(&self) -> &str {
+        MINILM_MODEL_ID
+    }
+
+    fn dimension(&self) -> usize {
+        self.inner.model.hidden_size()
+    }
+
+    fn max_tokens(&self) -> usize {
+        self.max_tokens
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        match self.inner.counter.encode_fast(text, false) {
+            Ok(enc) => enc.len(),
+            Err(e) => {
+                // WordPiece cannot really fail; over-estimate rather than panic.
+                tracing::warn!(error = %e, "token count failed, estimating");
+                text.len().div_ceil(3)
+            }
+        }
+    }
+
+    /// MiniLM is symmetric, so `kind` does not change the vectors.
+    async fn embed(&self, texts: &[String], _kind: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let owned = texts.to_vec();
+        let mut ids = self.run(move |inner| inner.tokenize(&owned)).await?;
+        let mut out = vec![Vec::new(); texts.len()];
+        for batch in by_length(&ids).chunks(self.batch_size) {
+            let seqs: Vec<Vec<u32>> = batch.iter().map(|&i| std::mem::take(&mut ids[i])).collect();
+            let vectors = self.run(move |inner| inner.forward(&seqs)).await?;
+            for (&i, v) in batch.iter().zip(vectors) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+}

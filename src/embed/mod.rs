@@ -1,0 +1,79 @@
+//! Text embedders: turn chunks and queries into dense vectors.
+//!
+//! The [`Embedder`] trait is the small, object-safe seam the indexer and the
+//! retriever use (as `Arc<dyn Embedder>`). [`local::LocalEmbedder`] runs
+//! `sentence-transformers/all-MiniLM-L6-v2` in-process on the CPU from a local
+//! Hugging Face folder (`config.json`, `tokenizer.json`, `model.safetensors`);
+//! nothing is ever downloaded at build or run time (`make model` fetches the
+//! folder once, see `scripts/fetch-model.sh`). Remote embedders (Cohere-style
+//! APIs) can implement the same trait later.
+
+mod bert;
+mod kernels;
+pub mod local;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+/// Whether a text is a search query or a document chunk.
+///
+/// Symmetric models such as MiniLM ignore it; asymmetric remote models
+/// (Cohere's `input_type`, E5's `query:` prefix) need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmbedKind {
+    /// A user question, embedded at search time.
+    Query,
+    /// A chunk of a book, embedded at indexing time.
+    Document,
+}
+
+/// Boxed error used as the `source` of load and inference failures.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong while loading a model or embedding text.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// The model folder (or one of its files) is not there.
+    #[error(
+        "embedding model not found in {dir}: run `make model` to fetch it, \
+         or set DOCENT_MODEL_DIR to a folder holding config.json, tokenizer.json \
+         and model.safetensors"
+    )]
+    ModelMissing {
+        /// The folder that was searched.
+        dir: PathBuf,
+    },
+    /// A model file exists but could not be read or understood.
+    #[error("failed to load embedding model file {path}: {what}")]
+    Load {
+        /// The offending file.
+        path: PathBuf,
+        /// What was being loaded.
+        what: String,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+    /// Tokenisation or the forward pass failed.
+    #[error("embedding inference failed: {0}")]
+    Inference(String),
+    /// A remote embedding service failed (for future remote embedders).
+    #[error("remote embedder failed: {0}")]
+    Remote(String),
+}
+
+/// A text embedder; implementations must be cheap to share as `Arc<dyn Embedder>`.
+#[async_trait::async_trait]
+pub trait Embedder: Send + Sync + std::fmt::Debug {
+    /// Stable model identifier recorded by the index, e.g. "sentence-transformers/all-MiniLM-L6-v2".
+    fn model_id(&self) -> &str;
+    /// Length of every returned vector.
+    fn dimension(&self) -> usize;
+    /// Max input tokens (256 for MiniLM: sentence-transformers' max_seq_length), inputs longer are truncated.
+    fn max_tokens(&self) -> usize;
+    /// Token count with the model's own tokenizer (no special tokens), used by the chunker.
+    fn count_tokens(&self, text: &str) -> usize;
+    /// Embeds `texts`, returning one vector per text in the same order.
+    async fn embed(&self, texts: &[String], kind: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError>;
+}

@@ -1,0 +1,98 @@
+//! The HTTP edge: shared state, the router with its middleware stack, the server loop.
+//! Each feature has a `routes/<feature>.rs` with `pub fn router() -> Router<AppState>`.
+
+pub mod error;
+pub mod extract;
+pub mod middleware;
+mod problem;
+pub mod routes;
+pub mod server;
+
+use std::any::Any;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use error::ApiError;
+pub use extract::AppJson;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::health::ServiceProbe;
+
+/// State shared by every handler. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub lifecycle: Arc<Lifecycle>,
+    pub probes: Arc<Vec<Arc<dyn ServiceProbe>>>,
+}
+
+/// Whether the server is draining (shutting down): readiness answers 503 from then on.
+#[derive(Debug, Default)]
+pub struct Lifecycle {
+    draining: AtomicBool,
+}
+
+impl Lifecycle {
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
+
+/// The complete application: feature routers plus `extra` (tests mount probes there), wrapped
+/// in the middleware stack every request goes through.
+pub fn app(state: AppState, extra: Router<AppState>) -> Router {
+    let settings = state.settings.clone();
+    let mut router = Router::new()
+        .merge(routes::health::router())
+        .merge(extra)
+        .route_layer(axum::middleware::from_fn(middleware::record_route))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(settings.server.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(settings.server.request_timeout_secs),
+        ))
+        .layer(CatchPanicLayer::custom(panic_response));
+    if let Some(cors) = middleware::cors(&settings) {
+        router = router.layer(cors);
+    }
+    for (name, value) in middleware::security_headers(&settings) {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    router
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+            header::PROXY_AUTHORIZATION,
+        ]))
+        .layer(axum::middleware::from_fn(middleware::request_context))
+        .with_state(state)
+}
+
+/// A handler panicked: log what happened, answer a 500 problem that reveals nothing.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("non-string panic payload");
+    tracing::error!(panic = message, "handler panicked");
+    error::Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR, None).into_response()
+}

@@ -1,0 +1,3 @@
+//! One router per feature.
+
+pub mod health;

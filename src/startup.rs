@@ -1,0 +1,132 @@
+//! `Application::build(settings)` wires the database, migrations and router and binds the port;
+//! `run_until_stopped()` serves until SIGTERM or SIGINT, then drains.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::db::migrate::{self, MigrateError};
+use crate::db::{Db, DbError};
+use crate::http::server::{ServeOptions, serve};
+use crate::http::{AppState, Lifecycle, app};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Migrate(#[from] MigrateError),
+    #[error(
+        "{} database migration(s) pending ({}); run `docent migrate up` first, or set DOCENT_AUTO_MIGRATE=true",
+        versions.len(),
+        versions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    PendingMigrations { versions: Vec<i64> },
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with(settings, Router::new()).await
+    }
+
+    /// Like [`Application::build`], with `extra` routes mounted inside the middleware stack.
+    pub async fn build_with(settings: Settings, extra: Router<AppState>) -> Result<Self, StartupError> {
+        crate::install_crypto_provider();
+        let db = Db::connect(&settings).await?;
+        ensure_migrated(&db, &settings).await?;
+        let addr = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        let state = AppState {
+            settings: Arc::new(settings),
+            db,
+            lifecycle: Arc::new(Lifecycle::default()),
+            probes: Arc::new(Vec::new()),
+        };
+        let router = app(state.clone(), extra);
+        Ok(Self { listener, state, router })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or SIGINT.
+    pub async fn run_until_stopped(self) {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` resolves: readiness turns 503 at once, in-flight requests finish.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) {
+        let settings = self.state.settings.clone();
+        let lifecycle = self.state.lifecycle.clone();
+        tracing::info!(port = self.port(), env = ?settings.env, database = ?self.state.db.dialect(), "docent listening");
+        let options = ServeOptions {
+            header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs),
+            shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
+        };
+        let stop = async move {
+            stop.await;
+            lifecycle.start_draining();
+            tracing::info!("shutdown requested; draining");
+        };
+        serve(self.listener, self.router, options, stop).await;
+        self.state.db.close().await;
+        tracing::info!("docent stopped");
+    }
+}
+
+async fn ensure_migrated(db: &Db, settings: &Settings) -> Result<(), StartupError> {
+    if settings.auto_migrate() {
+        let applied = migrate::up(db).await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied migrations");
+        }
+        return Ok(());
+    }
+    let pending = migrate::pending(db).await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    Err(StartupError::PendingMigrations { versions: pending.iter().map(|m| m.version).collect() })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,187 @@
+//! Settings: layering, error messages that name the variable, production refusals, redaction,
+//! and the README table and `.env.example` files kept in step with the registry.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::process::Command;
+
+use common::env;
+use docent::config::{LoadOptions, LogFormat, load, vars::VARS};
+
+fn load_env(pairs: &[(&str, &str)]) -> Result<docent::config::Settings, docent::config::ConfigError> {
+    load(&LoadOptions { config_path: None, env: env(pairs) })
+}
+
+#[test]
+fn an_invalid_port_names_the_variable_and_the_accepted_values() {
+    let err = load_env(&[("PORT", "abc")]).unwrap_err();
+    assert_eq!(err.to_string(), "PORT: expected an integer 1-65535, got \"abc\"");
+}
+
+#[test]
+fn an_invalid_enum_value_lists_the_accepted_values() {
+    let err = load_env(&[("LOG_FORMAT", "xml")]).unwrap_err();
+    assert_eq!(err.to_string(), "LOG_FORMAT: expected one of json, pretty, got \"xml\"");
+}
+
+#[test]
+fn environment_overrides_the_file_which_overrides_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("docent.toml");
+    std::fs::write(&file, "[server]\nport = 9000\nhost = \"127.0.0.1\"\n[log]\nlevel = \"debug\"\n").unwrap();
+    let settings = load(&LoadOptions { config_path: Some(file), env: env(&[("PORT", "9100")]) }).unwrap();
+    assert_eq!(settings.server.port, 9100);
+    assert_eq!(settings.server.host, "127.0.0.1");
+    assert_eq!(settings.log.level, "debug");
+    assert_eq!(settings.database.max_connections, 10, "untouched settings keep their defaults");
+}
+
+#[test]
+fn the_config_file_can_come_from_docent_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("other.toml");
+    std::fs::write(&file, "debug = true\n").unwrap();
+    let settings = load_env(&[("DOCENT_CONFIG", file.to_str().unwrap())]).unwrap();
+    assert!(settings.debug);
+}
+
+#[test]
+fn unknown_keys_in_the_file_are_rejected_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("docent.toml");
+    std::fs::write(&file, "[server]\nprot = 9000\n").unwrap();
+    let err = load(&LoadOptions { config_path: Some(file), env: env(&[]) }).unwrap_err().to_string();
+    assert!(err.contains("unknown key `server.prot`"), "{err}");
+    assert!(err.contains("server.port"), "lists the known keys: {err}");
+}
+
+#[test]
+fn a_wrongly_typed_file_value_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("docent.toml");
+    std::fs::write(&file, "[server]\nport = \"eighty\"\n").unwrap();
+    let err = load(&LoadOptions { config_path: Some(file), env: env(&[]) }).unwrap_err().to_string();
+    assert!(err.contains("server.port: expected an integer 1-65535"), "{err}");
+}
+
+#[test]
+fn cors_origins_are_comma_separated_exact_origins() {
+    let settings = load_env(&[("CORS_ORIGINS", "https://a.example.com, http://localhost:3000")]).unwrap();
+    assert_eq!(settings.security.cors_origins, ["https://a.example.com", "http://localhost:3000"]);
+    let err = load_env(&[("CORS_ORIGINS", "https://a.example.com/path")]).unwrap_err().to_string();
+    assert!(err.starts_with("CORS_ORIGINS: expected"), "{err}");
+}
+
+#[test]
+fn production_refuses_a_wildcard_origin_insecure_cookies_and_debug() {
+    for (var, value) in [("CORS_ORIGINS", "*"), ("SECURE_COOKIES", "false"), ("DEBUG", "true")] {
+        let err = load_env(&[("DOCENT_ENV", "production"), (var, value)]).unwrap_err().to_string();
+        assert!(err.contains(&format!("{var}={value}")), "{var}: {err}");
+        assert!(err.contains("DOCENT_ALLOW_UNSAFE_PRODUCTION"), "names the override: {err}");
+    }
+}
+
+#[test]
+fn the_loud_override_lets_production_start_anyway() {
+    let settings =
+        load_env(&[("DOCENT_ENV", "production"), ("DEBUG", "true"), ("DOCENT_ALLOW_UNSAFE_PRODUCTION", "true")])
+            .unwrap();
+    assert!(settings.debug);
+}
+
+#[test]
+fn production_defaults_to_json_logs_secure_cookies_and_no_auto_migration() {
+    let prod = load_env(&[("DOCENT_ENV", "production")]).unwrap();
+    assert_eq!((prod.log_format(), prod.secure_cookies(), prod.auto_migrate()), (LogFormat::Json, true, false));
+    let dev = load_env(&[]).unwrap();
+    assert_eq!((dev.log_format(), dev.secure_cookies(), dev.auto_migrate()), (LogFormat::Pretty, false, true));
+}
+
+#[test]
+fn the_database_defaults_to_sqlite_in_the_data_directory() {
+    let settings = load_env(&[("DOCENT_DATA_DIR", "/srv/docent")]).unwrap();
+    assert_eq!(settings.database_url(), "sqlite:///srv/docent/docent.db");
+    let err = load_env(&[("DATABASE_URL", "mysql://u:pw@h/db")]).unwrap_err().to_string();
+    assert!(err.starts_with("DATABASE_URL: expected sqlite://"), "{err}");
+    assert!(!err.contains("pw@"), "password redacted: {err}");
+}
+
+#[test]
+fn an_invalid_setting_stops_the_binary_with_exit_code_2() {
+    let output = Command::new(env!("CARGO_BIN_EXE_docent")).arg("serve").env("PORT", "abc").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PORT: expected an integer 1-65535, got \"abc\""), "{stderr}");
+}
+
+#[test]
+fn docent_config_prints_the_effective_configuration_with_secrets_redacted() {
+    let output = Command::new(env!("CARGO_BIN_EXE_docent"))
+        .args(["config", "--json"])
+        .env("DATABASE_URL", "postgres://docent:hunter2secret@db.internal/docent")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("hunter2secret"), "{stdout}");
+    let tree: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(tree["database"]["url"], "postgres://docent:%5Bredacted%5D@db.internal/docent");
+    let toml_out = Command::new(env!("CARGO_BIN_EXE_docent")).arg("config").output().unwrap();
+    let text = String::from_utf8_lossy(&toml_out.stdout);
+    assert!(text.contains("[server]") && text.contains("port = 8000"), "{text}");
+}
+
+#[test]
+fn every_setting_has_a_registry_entry_and_every_entry_a_setting() {
+    let tree = docent::config::Settings::default().effective_json();
+    let mut leaves = Vec::new();
+    collect_leaves(&tree, String::new(), &mut leaves);
+    let mut keys: Vec<&str> = VARS.iter().map(|v| v.key).collect();
+    keys.sort_unstable();
+    leaves.sort();
+    assert_eq!(leaves, keys);
+}
+
+fn collect_leaves(value: &serde_json::Value, prefix: String, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                collect_leaves(v, if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, out);
+            }
+        }
+        _ => out.push(prefix),
+    }
+}
+
+#[test]
+fn the_readme_table_and_env_examples_list_exactly_the_registered_variables() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let table: Vec<String> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .map(str::to_owned)
+        .collect();
+    let mut expected: Vec<String> = VARS.iter().map(|v| v.env.to_owned()).collect();
+    expected.push("DOCENT_CONFIG".into());
+    let (mut got, mut want) = (table.clone(), expected.clone());
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "README configuration table");
+    for file in [".env.example", ".env.production.example"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let names: Vec<String> = text
+            .lines()
+            .map(|l| l.trim_start_matches('#').trim())
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_owned()))
+            .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect();
+        let mut names_sorted = names.clone();
+        names_sorted.sort();
+        names_sorted.dedup();
+        assert_eq!(names_sorted, want, "{file} lists every variable once");
+    }
+}
