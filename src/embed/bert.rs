@@ -3,9 +3,10 @@
 //! Why not candle: a straightforward candle BERT measured ≈ 7 chunks/s on two
 //! cores against ≈ 50 for PyTorch, mostly thread-pool and per-op overhead
 //! (candle issues #2877, #2418). MiniLM is six small layers, so the whole
-//! forward pass is a few hundred lines over one sgemm crate, and it lets us:
-//! - run every parallel step (the `gemm` matmuls and our own row kernels) on
-//!   one rayon pool, the one the caller installs;
+//! forward pass is a few hundred lines over an sgemm crate, and it lets us:
+//! - run every parallel step (the matmuls and our own row kernels) on
+//!   one rayon pool, the one the caller installs, and use the fastest sgemm
+//!   we measured (`matrixmultiply`, see `super::kernels`);
 //! - skip padding entirely: the tokens of all sequences in a batch are packed
 //!   into one `tokens × hidden` matrix for the dense layers, and attention runs
 //!   per (sequence, head) over that sequence's own tokens. That is exactly the
@@ -130,7 +131,8 @@ impl Tensors<'_> {
         for (j, part) in parts.into_iter().enumerate() {
             let part = part?;
             for i in 0..h {
-                weight_t[i * 3 * h + j * h..i * 3 * h + (j + 1) * h].copy_from_slice(&part.weight_t[i * h..(i + 1) * h]);
+                weight_t[i * 3 * h + j * h..i * 3 * h + (j + 1) * h]
+                    .copy_from_slice(&part.weight_t[i * h..(i + 1) * h]);
             }
             bias.extend_from_slice(&part.bias);
         }
@@ -162,7 +164,7 @@ impl Bert {
         if cfg.hidden_act != "gelu" {
             return Err(format!("hidden_act {:?} is not supported (only \"gelu\")", cfg.hidden_act));
         }
-        if cfg.num_attention_heads == 0 || cfg.hidden_size % cfg.num_attention_heads != 0 {
+        if cfg.num_attention_heads == 0 || !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads) {
             return Err("hidden_size must be a multiple of num_attention_heads".to_owned());
         }
         let st = SafeTensors::deserialize(weights).map_err(|e| format!("bad safetensors file: {e}"))?;
@@ -250,16 +252,15 @@ impl Bert {
             let k_t = View { ptr: k.ptr, row_stride: 1, col_stride: 3 * h };
             SCORES.with_borrow_mut(|scores| {
                 scores.resize(len * len, 0.0);
-                let par = gemm::Parallelism::None;
                 // SAFETY: q, k and v cover `len` rows of `dh` columns inside
                 // `qkv`; the destination rows/columns of `ctx` (rows off..off+len,
                 // columns head·dh..) belong to this task alone.
                 unsafe {
-                    kernels::matmul((len, len, dh), scores.as_mut_ptr(), len, false, q, k_t, scale, par);
+                    kernels::matmul((len, len, dh), (scores.as_mut_ptr(), len), false, q, k_t, scale);
                     kernels::softmax_rows(scores, len);
                     let p = View { ptr: scores.as_ptr(), row_stride: len, col_stride: 1 };
                     let dst = out.get().add(off * h + head * dh);
-                    kernels::matmul((len, dh, len), dst, h, false, p, v, 1.0, par);
+                    kernels::matmul((len, dh, len), (dst, h), false, p, v, 1.0);
                 }
             });
         });

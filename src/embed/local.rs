@@ -96,7 +96,8 @@ fn read_max_tokens(dir: &Path) -> Result<usize, EmbedError> {
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(DEFAULT_MAX_TOKENS);
     };
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| load_err(&path, "sentence-transformers config", e))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| load_err(&path, "sentence-transformers config", e))?;
     Ok(v.get("max_seq_length").and_then(|m| m.as_u64()).map_or(DEFAULT_MAX_TOKENS, |m| m as usize))
 }
 
@@ -154,17 +155,13 @@ impl LocalEmbedder {
     /// Embeds `texts` on the calling thread's behalf, blocking until done
     /// (for CLIs and benchmarks; async code should use [`Embedder::embed`]).
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.inner.pool.install(|| {
-            let ids = self.inner.tokenize(texts)?;
-            let mut out = vec![Vec::new(); texts.len()];
-            for batch in by_length(&ids).chunks(self.batch_size) {
-                let seqs: Vec<Vec<u32>> = batch.iter().map(|&i| ids[i].clone()).collect();
-                for (&i, v) in batch.iter().zip(self.inner.forward(&seqs)?) {
-                    out[i] = v;
-                }
-            }
-            Ok(out)
-        })
+        self.inner.pool.install(|| self.inner.embed_all(texts, self.batch_size))
+    }
+
+    /// Token ids of `text` as the model sees it: with `[CLS]`/`[SEP]`, truncated
+    /// to [`Embedder::max_tokens`].
+    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>, EmbedError> {
+        self.inner.encode(text)
     }
 
     /// Runs `job` on the inference pool once the gate admits it.
@@ -200,15 +197,29 @@ fn by_length(ids: &[Vec<u32>]) -> Vec<usize> {
 }
 
 impl Inner {
-    /// Token ids (with special tokens, truncated) of every text, in parallel.
+    /// Token ids of one text, with special tokens, truncated.
+    fn encode(&self, text: &str) -> Result<Vec<u32>, EmbedError> {
+        let enc = self.encoder.encode_fast(text, true);
+        enc.map(|e| e.get_ids().to_vec()).map_err(|e| EmbedError::Inference(format!("tokenizer: {e}")))
+    }
+
+    /// Token ids of every text, in parallel on the current pool.
     fn tokenize(&self, texts: &[String]) -> Result<Vec<Vec<u32>>, EmbedError> {
-        texts
-            .par_iter()
-            .map(|t| {
-                let enc = self.encoder.encode_fast(t.as_str(), true);
-                enc.map(|e| e.get_ids().to_vec()).map_err(|e| EmbedError::Inference(format!("tokenizer: {e}")))
-            })
-            .collect()
+        texts.par_iter().map(|t| self.encode(t)).collect()
+    }
+
+    /// Tokenises, sorts by length and embeds `texts` batch by batch; must run
+    /// on `self.pool`.
+    fn embed_all(&self, texts: &[String], batch_size: usize) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let ids = self.tokenize(texts)?;
+        let mut out = vec![Vec::new(); texts.len()];
+        for batch in by_length(&ids).chunks(batch_size) {
+            let seqs: Vec<Vec<u32>> = batch.iter().map(|&i| ids[i].clone()).collect();
+            for (&i, v) in batch.iter().zip(self.forward(&seqs)?) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
     }
 
     /// One forward pass; must run on `self.pool`.
@@ -247,7 +258,16 @@ impl Embedder for LocalEmbedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
+        let start = std::time::Instant::now();
         let owned = texts.to_vec();
+        if texts.len() <= self.batch_size {
+            // One pool job (a query, a small batch): no extra round trip.
+            let batch_size = self.batch_size;
+            let out = self.run(move |inner| inner.embed_all(&owned, batch_size)).await?;
+            tracing::debug!(texts = texts.len(), elapsed = ?start.elapsed(), "embedded");
+            return Ok(out);
+        }
+        // Large inputs: one pool job per batch, so other callers interleave.
         let mut ids = self.run(move |inner| inner.tokenize(&owned)).await?;
         let mut out = vec![Vec::new(); texts.len()];
         for batch in by_length(&ids).chunks(self.batch_size) {
@@ -257,6 +277,7 @@ impl Embedder for LocalEmbedder {
                 out[i] = v;
             }
         }
+        tracing::debug!(texts = texts.len(), elapsed = ?start.elapsed(), "embedded");
         Ok(out)
     }
 }

@@ -11,6 +11,7 @@
 mod bert;
 mod kernels;
 pub mod local;
+pub mod remote;
 #[cfg(test)]
 mod tests;
 

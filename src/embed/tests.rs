@@ -28,10 +28,8 @@ struct Reference {
 }
 
 fn model_dir() -> PathBuf {
-    std::env::var_os("DOCENT_MODEL_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"),
-        PathBuf::from,
-    )
+    std::env::var_os("DOCENT_MODEL_DIR")
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"), PathBuf::from)
 }
 
 fn embedder() -> &'static LocalEmbedder {
@@ -87,6 +85,7 @@ fn tokenization_matches_reference() {
     for r in &fx.sentences {
         assert_eq!(e.count_tokens(&r.text), r.untruncated_tokens - 2, "count_tokens of {:?}", r.text);
         assert_eq!(r.token_ids.len(), r.untruncated_tokens.min(e.max_tokens()));
+        assert_eq!(e.token_ids(&r.text).expect("tokenize"), r.token_ids, "token ids of {:?}", r.text);
     }
     assert_eq!(e.count_tokens(""), 0);
 }
@@ -103,6 +102,24 @@ async fn batching_does_not_change_vectors() {
     }
     let blocking = e.embed_blocking(&texts).expect("embed_blocking");
     assert_eq!(blocking.len(), together.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_get_their_own_vectors() {
+    let (fx, e) = (fixture(), embedder());
+    let texts: Vec<String> = fx.sentences.iter().map(|s| s.text.clone()).collect();
+    let (all, head, tail) = tokio::join!(
+        e.embed(&texts, EmbedKind::Document),
+        e.embed(&texts[..3], EmbedKind::Query),
+        e.embed(&texts[5..], EmbedKind::Document),
+    );
+    let (all, head, tail) = (all.expect("all"), head.expect("head"), tail.expect("tail"));
+    for (i, v) in head.iter().enumerate() {
+        assert!(cosine(v, &all[i]) > 0.99999, "text {i}");
+    }
+    for (i, v) in tail.iter().enumerate() {
+        assert!(cosine(v, &all[i + 5]) > 0.99999, "text {}", i + 5);
+    }
 }
 
 #[tokio::test]
@@ -147,8 +164,11 @@ fn bench_chunks(e: &LocalEmbedder, target: usize) -> Vec<String> {
 #[ignore = "benchmark; run explicitly with --ignored --nocapture"]
 fn throughput() {
     let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-    let opts = LocalEmbedderOptions { threads: env("DOCENT_BENCH_THREADS", 2), batch_size: env("DOCENT_BENCH_BATCH", 16) };
+    let opts =
+        LocalEmbedderOptions { threads: env("DOCENT_BENCH_THREADS", 2), batch_size: env("DOCENT_BENCH_BATCH", 16) };
+    let start = Instant::now();
     let e = LocalEmbedder::load(&model_dir(), opts).expect("model (run `make model`)");
+    eprintln!("model loaded in {:?}", start.elapsed());
     let chunks = bench_chunks(&e, env("DOCENT_BENCH_TOKENS", 180));
     let tokens: usize = chunks.iter().map(|c| e.count_tokens(c) + 2).sum();
     e.embed_blocking(&chunks[..opts.batch_size.min(chunks.len())]).expect("warm-up");

@@ -24,13 +24,7 @@ pub(crate) struct SectionBuilder {
 impl SectionBuilder {
     /// A builder whose root heading path entry is `title`.
     pub(crate) fn new(title: &str) -> Self {
-        Self {
-            title: title.to_string(),
-            stack: Vec::new(),
-            blocks: Vec::new(),
-            sections: Vec::new(),
-            page: None,
-        }
+        Self { title: title.to_string(), stack: Vec::new(), blocks: Vec::new(), sections: Vec::new(), page: None }
     }
 
     /// Starts a new page (PDF): closes the current section.
@@ -45,11 +39,7 @@ impl SectionBuilder {
         while self.stack.last().is_some_and(|o| o.level >= level) {
             self.stack.pop();
         }
-        self.stack.push(Open {
-            level,
-            text: text.trim().to_string(),
-            anchor,
-        });
+        self.stack.push(Open { level, text: text.trim().to_string(), anchor });
     }
 
     /// Closes the current section and every heading deeper than `level`, so
@@ -70,16 +60,8 @@ impl SectionBuilder {
 
     /// The heading path of the current position.
     fn heading_path(&self) -> Vec<String> {
-        let mut path: Vec<String> = self
-            .stack
-            .iter()
-            .map(|o| o.text.clone())
-            .filter(|t| !t.is_empty())
-            .collect();
-        let first_is_root = self
-            .stack
-            .first()
-            .is_some_and(|o| o.level == 1 || o.text == self.title);
+        let mut path: Vec<String> = self.stack.iter().map(|o| o.text.clone()).filter(|t| !t.is_empty()).collect();
+        let first_is_root = self.stack.first().is_some_and(|o| o.level == 1 || o.text == self.title);
         if !first_is_root && !self.title.is_empty() {
             path.insert(0, self.title.clone());
         }
@@ -91,11 +73,7 @@ impl SectionBuilder {
             return;
         }
         let blocks = std::mem::take(&mut self.blocks);
-        let text = blocks
-            .iter()
-            .map(|b| b.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\n\n");
+        let text = blocks.iter().map(|b| b.text.as_str()).collect::<Vec<_>>().join("\n\n");
         let start = blocks.first().map_or(0, |b| b.start);
         let end = blocks.iter().map(|b| b.end).max().unwrap_or(start);
         self.sections.push(Section {
@@ -122,13 +100,7 @@ mod tests {
     use crate::ingest::BlockKind;
 
     fn para(text: &str, start: usize) -> Block {
-        Block {
-            kind: BlockKind::Paragraph,
-            text: text.into(),
-            start,
-            end: start + text.len(),
-            verbatim: true,
-        }
+        Block { kind: BlockKind::Paragraph, text: text.into(), start, end: start + text.len(), verbatim: true }
     }
 
     #[test]

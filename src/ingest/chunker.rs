@@ -24,6 +24,7 @@ use std::ops::Range;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::split::{Level, atomize, frame, pack, trim_range};
 use super::{Block, BlockKind, LoadedDocument, Section};
 
 /// Counts tokens in a text (the real one wraps the embedding tokenizer).
@@ -47,11 +48,7 @@ pub struct ChunkOptions {
 
 impl Default for ChunkOptions {
     fn default() -> Self {
-        Self {
-            max_tokens: 256,
-            overlap_tokens: 32,
-            min_tokens: 64,
-        }
+        Self { max_tokens: 256, overlap_tokens: 32, min_tokens: 64 }
     }
 }
 
@@ -89,11 +86,7 @@ impl Chunk {
 
 /// `A > B\n\ntext`, or just `text` without a heading path.
 pub fn embedding_text(heading_path: &[String], text: &str) -> String {
-    if heading_path.is_empty() {
-        text.to_string()
-    } else {
-        format!("{}\n\n{text}", heading_path.join(" > "))
-    }
+    if heading_path.is_empty() { text.to_string() } else { format!("{}\n\n{text}", heading_path.join(" > ")) }
 }
 
 /// Deterministic chunk id.
@@ -189,187 +182,56 @@ fn merge(a: &Piece, b: &Piece, max: usize, count: TokenCounter<'_>) -> Option<Pi
     }
     let text = format!("{}\n\n{}", a.text, b.text);
     let tokens = count(&text);
-    (tokens <= max).then(|| Piece {
-        text,
-        start: a.start.min(b.start),
-        end: a.end.max(b.end),
-        tokens,
-    })
+    (tokens <= max).then(|| Piece { text, start: a.start.min(b.start), end: a.end.max(b.end), tokens })
 }
 
 /// A block as one piece, or split into pieces of at most `max` tokens.
 fn block_pieces(block: &Block, max: usize, overlap: usize, count: TokenCounter<'_>) -> Vec<Piece> {
     let tokens = count(&block.text);
     if tokens <= max {
-        return vec![Piece {
-            text: block.text.clone(),
-            start: block.start,
-            end: block.end,
-            tokens,
-        }];
+        return vec![Piece { text: block.text.clone(), start: block.start, end: block.end, tokens }];
     }
     let text = block.text.as_str();
-    let (header, footer) = frame(block);
+    let (mut header, mut footer) = frame(block);
+    let mut frame_tokens = count(header) + count(footer);
+    if frame_tokens > max / 4 {
+        // A huge header row (layout tables) is not worth repeating.
+        (header, footer, frame_tokens) = ("", "", 0);
+    }
     let inner = header.len()..text.len() - footer.len();
-    let budget = max.saturating_sub(count(header) + count(footer)).max(1);
-    let first = if matches!(block.kind, BlockKind::Paragraph | BlockKind::Quote) { Level::Sentences } else { Level::Lines };
+    let budget = max.saturating_sub(frame_tokens).max(1);
+    let first =
+        if matches!(block.kind, BlockKind::Paragraph | BlockKind::Quote) { Level::Sentences } else { Level::Lines };
     let units = atomize(text, inner.clone(), first, budget, count);
     let tok: Vec<usize> = units.iter().map(|r| count(&text[r.clone()])).collect();
+    let frame = (header, footer);
     pack(&units, &tok, budget, overlap)
         .into_iter()
         .map(|(a, b)| {
             let r = trim_range(text, units[a].start..units[b - 1].end);
-            let body = &text[r.clone()];
-            let piece_text = format!("{header}{body}{footer}");
-            let (s, e) = if block.verbatim {
-                let s = if r.start <= inner.start { 0 } else { r.start };
-                let e = if r.end >= inner.end { text.len() } else { r.end };
-                (block.start + s, block.start + e)
-            } else {
-                (block.start, block.end)
-            };
-            Piece { tokens: count(&piece_text), text: piece_text, start: s, end: e }
+            piece_of(block, r, &inner, frame, count)
         })
         .collect()
 }
 
-/// Lines repeated in every piece of a split code block or table.
-fn frame(block: &Block) -> (&str, &str) {
-    let t = block.text.as_str();
-    match block.kind {
-        BlockKind::Code if t.starts_with("```") || t.starts_with("~~~") => {
-            let h = t.find('\n').map_or(0, |p| p + 1);
-            let last = t.rfind('\n').filter(|&p| p >= h);
-            let f = match last {
-                Some(p) if t[p + 1..].trim_start().starts_with(&t[..3]) => &t[p..],
-                _ => "",
-            };
-            (&t[..h], f)
-        }
-        BlockKind::Table => {
-            let h = t.match_indices('\n').nth(1).map_or(0, |(p, _)| p + 1);
-            (&t[..h], "")
-        }
-        _ => ("", ""),
-    }
-}
-
-/// Granularity of a split.
-#[derive(Clone, Copy)]
-enum Level {
-    Lines,
-    Sentences,
-    Words,
-    Chars,
-}
-
-/// Splits `range` of `text` into contiguous units of at most `budget` tokens.
-fn atomize(text: &str, range: Range<usize>, level: Level, budget: usize, count: TokenCounter<'_>) -> Vec<Range<usize>> {
-    let parts = match level {
-        Level::Lines => boundaries(text, range, |s, i| s.as_bytes()[i - 1] == b'\n'),
-        Level::Sentences => boundaries(text, range, sentence_start),
-        Level::Words => boundaries(text, range, |s, i| {
-            s.as_bytes()[i - 1].is_ascii_whitespace() && !s.as_bytes()[i].is_ascii_whitespace()
-        }),
-        Level::Chars => return char_split(text, range, budget, count),
+/// The piece for `r` (a range of `block.text`), framed, with source offsets.
+fn piece_of(
+    block: &Block,
+    r: Range<usize>,
+    inner: &Range<usize>,
+    (header, footer): (&str, &str),
+    count: TokenCounter<'_>,
+) -> Piece {
+    let text = format!("{header}{}{footer}", &block.text[r.clone()]);
+    let (start, end) = if block.verbatim {
+        // The first/last piece also covers the frame lines in the source.
+        let s = if r.start <= inner.start { 0 } else { r.start };
+        let e = if r.end >= inner.end { block.text.len() } else { r.end };
+        (block.start + s, block.start + e)
+    } else {
+        (block.start, block.end)
     };
-    let next = match level {
-        Level::Lines => Level::Sentences,
-        Level::Sentences => Level::Words,
-        _ => Level::Chars,
-    };
-    let mut out = Vec::new();
-    for p in parts {
-        if count(&text[p.clone()]) <= budget {
-            out.push(p);
-        } else {
-            out.extend(atomize(text, p, next, budget, count));
-        }
-    }
-    out
-}
-
-/// Cuts `range` at every byte index `i` (char boundary) where `at(text, i)`.
-fn boundaries(text: &str, range: Range<usize>, at: impl Fn(&str, usize) -> bool) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    let mut start = range.start;
-    for (i, _) in text[range.clone()].char_indices().skip(1) {
-        let i = range.start + i;
-        if at(text, i) {
-            out.push(start..i);
-            start = i;
-        }
-    }
-    out.push(start..range.end);
-    out
-}
-
-/// A sentence starts at `i` when the text before ends with `.`, `!` or `?`
-/// (plus closing quotes/brackets) and whitespace, and `i` is not lowercase.
-fn sentence_start(text: &str, i: usize) -> bool {
-    let before = &text[..i];
-    let Some(ws) = before.chars().last() else { return false };
-    if !ws.is_whitespace() || text[i..].starts_with(char::is_whitespace) {
-        return false;
-    }
-    let core = before.trim_end().trim_end_matches(['"', '\'', ')', ']', '”', '’']);
-    let ends = core.ends_with(['.', '!', '?', '。', '！', '？']);
-    ends && !text[i..].starts_with(char::is_lowercase)
-}
-
-/// Last resort: fixed-size character windows that fit the budget.
-fn char_split(text: &str, range: Range<usize>, budget: usize, count: TokenCounter<'_>) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    let mut start = range.start;
-    while start < range.end {
-        let mut len = (range.end - start).min(budget.saturating_mul(4).max(1));
-        loop {
-            let mut end = (start + len).min(range.end);
-            while !text.is_char_boundary(end) {
-                end += 1;
-            }
-            if len <= 1 || count(&text[start..end]) <= budget {
-                out.push(start..end);
-                start = end;
-                break;
-            }
-            len /= 2;
-        }
-    }
-    out
-}
-
-/// Greedy packing of units into windows `[a, b)` with overlap.
-fn pack(units: &[Range<usize>], tok: &[usize], budget: usize, overlap: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < units.len() {
-        let mut j = i + 1;
-        let mut sum = tok[i];
-        while j < units.len() && sum + tok[j] <= budget {
-            sum += tok[j];
-            j += 1;
-        }
-        out.push((i, j));
-        if j >= units.len() {
-            break;
-        }
-        let mut k = j;
-        let mut ov = 0;
-        while k > i + 1 && ov + tok[k - 1] <= overlap {
-            k -= 1;
-            ov += tok[k];
-        }
-        i = k;
-    }
-    out
-}
-
-fn trim_range(text: &str, r: Range<usize>) -> Range<usize> {
-    let s = &text[r.clone()];
-    let start = r.start + (s.len() - s.trim_start().len());
-    let end = r.end - (s.len() - s.trim_end().len());
-    start..end.max(start)
+    Piece { tokens: count(&text), text, start, end }
 }
 
 #[cfg(test)]

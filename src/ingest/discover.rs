@@ -23,17 +23,14 @@ use serde::{Deserialize, Serialize};
 use super::{Chapter, Format, humanize, markdown, route};
 
 /// Generated pages of doc sites that are not content.
-const GENERATED_PAGES: &[&str] = &[
-    "genindex.html",
-    "search.html",
-    "py-modindex.html",
-    "print.html",
-    "toc.html",
-    "404.html",
-];
+const GENERATED_PAGES: &[&str] =
+    &["genindex.html", "search.html", "py-modindex.html", "print.html", "toc.html", "404.html"];
 
 /// Folder names never walked.
 const SKIPPED_DIRS: &[&str] = &["node_modules", "build", "_build", ".docusaurus", "target"];
+
+/// Folder depth limit (guards against symlink loops).
+const MAX_DEPTH: usize = 24;
 
 /// A file to load, with its place in the book.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -57,9 +54,8 @@ pub struct DiscoveredFile {
 impl DiscoveredFile {
     /// A file given on its own: its own chapter, id = file name.
     pub fn single(path: PathBuf) -> Self {
-        let rel_path = path
-            .file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let rel_path =
+            path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         Self {
             format: Format::from_path(&path),
             sidebar_position: route::strip_number_prefix(&rel_path).1,
@@ -110,21 +106,22 @@ pub fn discover(paths: &[PathBuf]) -> Vec<DiscoveredFile> {
 
 fn walk_top(root: &Path, entry: Entry, order: usize, out: &mut Vec<DiscoveredFile>) {
     if entry.is_dir {
-        let chapter = Chapter {
-            label: entry.label.unwrap_or_else(|| humanize(&entry.name)),
-            position: entry.position,
-            order,
-        };
-        walk_dir(root, &entry.path, &chapter, out);
+        let chapter =
+            Chapter { label: entry.label.unwrap_or_else(|| humanize(&entry.name)), position: entry.position, order };
+        walk_dir(root, &entry.path, &chapter, 1, out);
     } else {
         out.push(file_entry(root, &entry, None, order));
     }
 }
 
-fn walk_dir(root: &Path, dir: &Path, chapter: &Chapter, out: &mut Vec<DiscoveredFile>) {
+fn walk_dir(root: &Path, dir: &Path, chapter: &Chapter, depth: usize, out: &mut Vec<DiscoveredFile>) {
+    if depth > MAX_DEPTH {
+        tracing::warn!("not descending into {}: deeper than {MAX_DEPTH} folders (symlink loop?)", dir.display());
+        return;
+    }
     for entry in entries(dir) {
         if entry.is_dir {
-            walk_dir(root, &entry.path, chapter, out);
+            walk_dir(root, &entry.path, chapter, depth + 1, out);
         } else {
             out.push(file_entry(root, &entry, Some(chapter.clone()), chapter.order));
         }
@@ -133,11 +130,7 @@ fn walk_dir(root: &Path, dir: &Path, chapter: &Chapter, out: &mut Vec<Discovered
 
 fn file_entry(root: &Path, e: &Entry, chapter: Option<Chapter>, order: usize) -> DiscoveredFile {
     let rel = e.path.strip_prefix(root).unwrap_or(&e.path);
-    let rel_path = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
+    let rel_path = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
     DiscoveredFile {
         path: e.path.clone(),
         rel_path,
@@ -182,13 +175,7 @@ fn entry(path: PathBuf, name: String, is_dir: bool) -> Entry {
     } else {
         (file_position(&path).or(prefix), None)
     };
-    Entry {
-        path,
-        name,
-        is_dir,
-        position,
-        label,
-    }
+    Entry { path, name, is_dir, position, label }
 }
 
 fn compare(a: &Entry, b: &Entry) -> Ordering {

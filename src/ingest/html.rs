@@ -23,16 +23,40 @@ use super::builder::SectionBuilder;
 use super::{Block, BlockKind, DiscoveredFile, Format, LoadedDocument, humanize, route};
 
 const SKIP_TAGS: &[&str] = &[
-    "nav", "header", "footer", "aside", "script", "style", "noscript", "form", "button", "input",
-    "select", "textarea", "template", "svg", "iframe", "head", "title", "img", "video", "audio",
+    "nav", "header", "footer", "aside", "script", "style", "noscript", "form", "button", "input", "select", "textarea",
+    "template", "svg", "iframe", "head", "title", "img", "video", "audio",
 ];
 const SKIP_ROLES: &[&str] = &["navigation", "search", "banner", "contentinfo", "complementary"];
 const SKIP_CLASSES: &[&str] = &[
-    "headerlink", "hash-link", "sidebar", "sphinxsidebar", "sphinxsidebarwrapper", "related",
-    "breadcrumb", "breadcrumbs", "navbar", "nav-wrapper", "nav-wide-wrapper", "nav-chapters",
-    "mobile-nav", "menu-bar", "menu-wrapper", "search", "searchbox", "inline-search", "footer",
-    "copybutton", "toc", "table-of-contents", "skip-link", "sr-only", "visually-hidden",
-    "theme-doc-toc-mobile", "theme-edit-this-page", "pagination-nav", "theme-doc-footer",
+    "headerlink",
+    "hash-link",
+    "sidebar",
+    "sphinxsidebar",
+    "sphinxsidebarwrapper",
+    "related",
+    "breadcrumb",
+    "breadcrumbs",
+    "navbar",
+    "nav-wrapper",
+    "nav-wide-wrapper",
+    "nav-chapters",
+    "mobile-nav",
+    "menu-bar",
+    "menu-wrapper",
+    "search",
+    "searchbox",
+    "inline-search",
+    "footer",
+    "copybutton",
+    "toc",
+    "table-of-contents",
+    "skip-link",
+    "sr-only",
+    "visually-hidden",
+    "theme-doc-toc-mobile",
+    "theme-edit-this-page",
+    "pagination-nav",
+    "theme-doc-footer",
 ];
 const PERMALINK_TEXT: &[&str] = &["¶", "#", "§", "🔗", "\u{200b}"];
 const ROOTS: &[&str] = &["main", "[role=main]", "div.body", "article", "#content", ".content", "body"];
@@ -40,10 +64,7 @@ const ROOTS: &[&str] = &["main", "[role=main]", "div.body", "article", "#content
 /// Loads an HTML page (already decoded).
 pub(crate) fn load(file: &DiscoveredFile, src: &str) -> LoadedDocument {
     let html = Html::parse_document(src);
-    let root = ROOTS
-        .iter()
-        .filter_map(|s| Selector::parse(s).ok())
-        .find_map(|sel| html.select(&sel).next());
+    let root = ROOTS.iter().filter_map(|s| Selector::parse(s).ok()).find_map(|sel| html.select(&sel).next());
     let name = file.rel_path.rsplit('/').next().unwrap_or(&file.rel_path);
     let title = page_title(&html, root).unwrap_or_else(|| humanize(name));
     let mut w = Walker::new(&title);
@@ -76,11 +97,7 @@ fn page_title(html: &Html, root: Option<ElementRef<'_>>) -> Option<String> {
     }
     let sel = Selector::parse("title").ok()?;
     let raw = collapse(&html.select(&sel).next()?.text().collect::<String>());
-    let cut = [" — ", " – ", " - ", " | "]
-        .iter()
-        .filter_map(|sep| raw.find(sep))
-        .min()
-        .unwrap_or(raw.len());
+    let cut = [" — ", " – ", " - ", " | "].iter().filter_map(|sep| raw.find(sep)).min().unwrap_or(raw.len());
     let t = raw[..cut].trim().to_string();
     (!t.is_empty()).then_some(t)
 }
@@ -142,16 +159,10 @@ fn heading_anchor(el: ElementRef<'_>) -> Option<String> {
         }
     }
     let parent = el.parent().and_then(ElementRef::wrap)?;
-    let first_heading = parent
-        .children()
-        .filter_map(ElementRef::wrap)
-        .find(|c| heading_level(c.value().name()).is_some())?;
+    let first_heading =
+        parent.children().filter_map(ElementRef::wrap).find(|c| heading_level(c.value().name()).is_some())?;
     let is_section = parent.value().name() == "section" || parent.value().classes().any(|c| c == "section");
-    if is_section && first_heading.id() == el.id() {
-        parent.value().id().map(str::to_string)
-    } else {
-        None
-    }
+    if is_section && first_heading.id() == el.id() { parent.value().id().map(str::to_string) } else { None }
 }
 
 fn heading_level(name: &str) -> Option<u8> {
@@ -182,9 +193,7 @@ fn code_language(pre: ElementRef<'_>) -> String {
     classes
         .iter()
         .find_map(|c| {
-            c.strip_prefix("language-")
-                .or_else(|| c.strip_prefix("lang-"))
-                .or_else(|| c.strip_prefix("highlight-"))
+            c.strip_prefix("language-").or_else(|| c.strip_prefix("lang-")).or_else(|| c.strip_prefix("highlight-"))
         })
         .filter(|l| !["default", "none", "text"].contains(l))
         .unwrap_or("")

@@ -4,14 +4,32 @@ use scraper::ElementRef;
 use scraper::node::Node;
 
 use super::{
-    Block, BlockKind, SectionBuilder, code_language, collapse, heading_anchor, heading_level,
-    inline_text, skip, table_markdown,
+    Block, BlockKind, SectionBuilder, code_language, collapse, heading_anchor, heading_level, inline_text, skip,
+    table_markdown,
 };
 
 /// Elements that end the current text block.
 const BLOCK_TAGS: &[&str] = &[
-    "p", "div", "section", "article", "main", "blockquote", "ul", "ol", "li", "dl", "dt", "dd",
-    "figure", "figcaption", "caption", "details", "summary", "hr", "br", "center",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "caption",
+    "details",
+    "summary",
+    "hr",
+    "br",
+    "center",
 ];
 
 /// Sphinx domains whose `dl` elements describe API objects.
@@ -137,11 +155,16 @@ impl Walker {
     }
 
     /// `<dt id="…">`: a sub-section titled by the id, with its signature.
+    /// Further `dt`s of the same run (aliases sharing one `dd`) stay in the
+    /// first one's section.
     fn api_entry(&mut self, el: ElementRef<'_>) {
         self.flush();
         let id = el.value().id().unwrap_or_default().to_string();
         let level = 6 + self.api_depth.max(1);
-        self.builder.heading(level, &id, Some(id.clone()));
+        let prev = el.prev_siblings().find_map(ElementRef::wrap);
+        if prev.is_none_or(|p| p.value().name() != "dt") {
+            self.builder.heading(level, &id, Some(id.clone()));
+        }
         self.kind = BlockKind::List;
         self.walk(el);
         self.flush();

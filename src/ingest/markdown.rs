@@ -1,10 +1,6 @@
 //! Markdown and MDX loader (Docusaurus flavour).
 //!
-//! * Front matter is YAML, parsed with `serde_norway` — the maintained fork
-//!   of the archived `serde_yaml` (same API, RustSec-clean; `serde_yml` is
-//!   flagged unsound and `saphyr` has no stable serde layer yet). Only `id`,
-//!   `title`, `slug`, `sidebar_position` and `sidebar_label` are read; other
-//!   keys are ignored and malformed YAML is logged, not fatal.
+//! * YAML front matter: see `front_matter.rs`.
 //! * MDX-only syntax is blanked by a length-preserving pre-pass
 //!   (see `mdx.rs`), so offsets stay file byte offsets.
 //! * The body is parsed with `pulldown-cmark` (offset iterator, GFM tables,
@@ -13,82 +9,12 @@
 //!   backticks, link targets are dropped), fenced code and tables verbatim.
 //! * Heading anchors: explicit `{#id}` wins, else github-slugger slugs.
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
-use serde::Serialize;
-
 use super::builder::SectionBuilder;
+pub use super::front_matter::{FrontMatter, parse_front_matter, split_front_matter};
 use super::mdx::{self, Admonition};
 use super::slug::Slugger;
 use super::{Block, BlockKind, DiscoveredFile, Format, LoadedDocument, humanize, route};
-
-/// The front matter keys Docent uses.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct FrontMatter {
-    /// Document id (replaces the file name in the route).
-    pub id: Option<String>,
-    /// Document title.
-    pub title: Option<String>,
-    /// Route override (absolute or relative).
-    pub slug: Option<String>,
-    /// Order inside the sidebar category.
-    pub sidebar_position: Option<f64>,
-    /// Sidebar label.
-    pub sidebar_label: Option<String>,
-}
-
-/// Splits YAML front matter off: returns (yaml, byte offset of the body).
-pub fn split_front_matter(src: &str) -> (Option<&str>, usize) {
-    let lead = src.len() - src.trim_start_matches(' ').len();
-    let rest = &src[lead..];
-    let Some(after) = rest.strip_prefix("---") else {
-        return (None, 0);
-    };
-    let Some(nl) = after.find('\n') else {
-        return (None, 0);
-    };
-    if !after[..nl].trim().is_empty() {
-        return (None, 0);
-    }
-    let yaml_start = lead + 3 + nl + 1;
-    let mut pos = yaml_start;
-    for line in src[yaml_start..].split_inclusive('\n') {
-        let t = line.trim_end();
-        if t == "---" || t == "..." {
-            return (Some(&src[yaml_start..pos]), pos + line.len());
-        }
-        pos += line.len();
-    }
-    (None, 0)
-}
-
-/// Parses the front matter of a Markdown text (lenient).
-pub fn parse_front_matter(src: &str) -> FrontMatter {
-    let Some(yaml) = split_front_matter(src).0 else {
-        return FrontMatter::default();
-    };
-    let value: serde_norway::Value = match serde_norway::from_str(yaml) {
-        Ok(v) => v,
-        Err(err) => {
-            tracing::warn!("ignoring malformed front matter: {err}");
-            return FrontMatter::default();
-        }
-    };
-    let text = |k: &str| match value.get(k)? {
-        serde_norway::Value::String(s) => Some(s.clone()),
-        serde_norway::Value::Number(n) => Some(n.to_string()),
-        serde_norway::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
-    FrontMatter {
-        id: text("id"),
-        title: text("title"),
-        slug: text("slug"),
-        sidebar_position: value.get("sidebar_position").and_then(|v| {
-            v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-        }),
-        sidebar_label: text("sidebar_label"),
-    }
-}
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 /// Loads one Markdown/MDX file (already decoded).
 pub(crate) fn load(file: &DiscoveredFile, format: Format, src: &str) -> LoadedDocument {
@@ -99,11 +25,7 @@ pub(crate) fn load(file: &DiscoveredFile, format: Format, src: &str) -> LoadedDo
     let fallback_title = fm.title.clone().unwrap_or_else(|| humanize(file_name));
     let mut walker = Walker::new(src, &masked.text, &fallback_title, &masked.admonitions);
     walker.run();
-    let title = fm
-        .title
-        .clone()
-        .or_else(|| walker.first_h1.clone())
-        .unwrap_or(fallback_title);
+    let title = fm.title.clone().or_else(|| walker.first_h1.clone()).unwrap_or(fallback_title);
     let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
     LoadedDocument {
         id: file.rel_path.clone(),
@@ -139,6 +61,7 @@ struct Walker<'a> {
     heading: Option<(u8, Option<String>, String)>,
     lists: Vec<Option<u64>>,
     first_h1: Option<String>,
+    in_image: usize,
 }
 
 fn level_num(l: HeadingLevel) -> u8 {
@@ -160,6 +83,7 @@ impl<'a> Walker<'a> {
             heading: None,
             lists: Vec::new(),
             first_h1: None,
+            in_image: 0,
         }
     }
 
@@ -177,6 +101,10 @@ impl<'a> Walker<'a> {
 
     fn event(&mut self, event: Event<'_>, range: std::ops::Range<usize>) {
         match event {
+            // Image alt text (badges, logos) is not content.
+            Event::Start(Tag::Image { .. }) => self.in_image += 1,
+            Event::End(TagEnd::Image) => self.in_image = self.in_image.saturating_sub(1),
+            _ if self.in_image > 0 => {}
             Event::Start(tag) => {
                 self.depth += 1;
                 if self.skip_to.is_none() {
@@ -184,7 +112,7 @@ impl<'a> Walker<'a> {
                 }
             }
             Event::End(tag) => {
-                self.depth -= 1;
+                self.depth = self.depth.saturating_sub(1);
                 if self.skip_to == Some(self.depth) {
                     self.skip_to = None;
                 } else if self.skip_to.is_none() {
@@ -245,11 +173,7 @@ impl<'a> Walker<'a> {
             Tag::BlockQuote(_) => BlockKind::Quote,
             _ => BlockKind::Paragraph,
         };
-        self.cur = Some(Current {
-            kind,
-            start,
-            text: String::new(),
-        });
+        self.cur = Some(Current { kind, start, text: String::new() });
     }
 
     fn end(&mut self, tag: TagEnd, end: usize) {
@@ -306,7 +230,7 @@ impl<'a> Walker<'a> {
     fn verbatim_block(&mut self, kind: BlockKind, range: std::ops::Range<usize>) {
         let masked = self.masked[range.clone()].trim_end();
         let end = range.start + masked.len();
-        let verbatim = masked == &self.src[range.start..end];
+        let verbatim = self.src.get(range.start..end) == Some(masked);
         self.push_block(kind, masked.to_string(), range.start, end, verbatim);
     }
 
@@ -339,12 +263,25 @@ fn push_line(buf: &mut String, s: &str) {
     buf.push_str(s);
 }
 
-/// Collapses inner space runs (left by masked JSX), keeping indentation.
+/// Collapses inner space runs (left by masked JSX), keeping indentation;
+/// a masked run right before punctuation is removed.
 fn squeeze(line: &str) -> String {
     let body = line.trim_start();
-    let indent = &line[..line.len() - body.len()];
-    let words: Vec<&str> = body.split(' ').filter(|w| !w.is_empty()).collect();
-    format!("{indent}{}", words.join(" "))
+    let mut out = line[..line.len() - body.len()].to_string();
+    let mut run = 0;
+    for c in body.chars() {
+        if c == ' ' {
+            run += 1;
+            continue;
+        }
+        let drop = run > 1 && matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | ')');
+        if run > 0 && !drop {
+            out.push(' ');
+        }
+        run = 0;
+        out.push(c);
+    }
+    out
 }
 
 /// Trims trailing spaces per line and outer whitespace.

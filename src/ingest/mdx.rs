@@ -48,27 +48,17 @@ pub(crate) fn mask(source: &str, body_start: usize) -> Masked {
     for line in source.split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
         let eol = &line[body.len()..];
-        let masked = if offset < body_start {
-            blank(body)
-        } else {
-            mask_line(body, offset, offset + line.len(), &mut st)
-        };
+        let masked =
+            if offset < body_start { blank(body) } else { mask_line(body, offset, offset + line.len(), &mut st) };
         debug_assert_eq!(masked.len(), body.len());
         out.push_str(&masked);
         out.push_str(eol);
         offset += line.len();
     }
     for (_, start, label) in st.open.drain(..) {
-        st.admonitions.push(Admonition {
-            start,
-            end: source.len(),
-            label,
-        });
+        st.admonitions.push(Admonition { start, end: source.len(), label });
     }
-    Masked {
-        text: out,
-        admonitions: st.admonitions,
-    }
+    Masked { text: out, admonitions: st.admonitions }
 }
 
 fn blank(s: &str) -> String {
@@ -89,19 +79,18 @@ fn mask_line(line: &str, start: usize, next: usize, st: &mut State) -> String {
     let trimmed = line.trim_start();
     let indent = line.len() - trimmed.len();
     if let Some((c, n)) = st.fence {
-        let closes = fence_of(trimmed).is_some_and(|(c2, n2)| {
-            c2 == c && n2 >= n && trimmed.trim_end().bytes().all(|b| b == c)
-        });
+        let closes =
+            fence_of(trimmed).is_some_and(|(c2, n2)| c2 == c && n2 >= n && trimmed.trim_end().bytes().all(|b| b == c));
         if closes {
             st.fence = None;
         }
         return dedent_in_jsx(line, st);
     }
-    if indent <= 3 || st.jsx_depth > 0 {
-        if let Some(f) = fence_of(trimmed) {
-            st.fence = Some(f);
-            return dedent_in_jsx(line, st);
-        }
+    if (indent <= 3 || st.jsx_depth > 0)
+        && let Some(f) = fence_of(trimmed)
+    {
+        st.fence = Some(f);
+        return dedent_in_jsx(line, st);
     }
     if let Some(masked) = admonition_line(trimmed, line, start, next, st) {
         return masked;
@@ -127,7 +116,8 @@ fn esm_continues(t: &str, continuing: bool) -> bool {
 }
 
 fn is_esm(t: &str) -> bool {
-    let import = t.starts_with("import ") && (t.contains(" from ") || t.contains('\'') || t.contains('"') || t.ends_with('{'));
+    let import =
+        t.starts_with("import ") && (t.contains(" from ") || t.contains('\'') || t.contains('"') || t.ends_with('{'));
     let export = ["export const ", "export default ", "export function ", "export let ", "export {"]
         .iter()
         .any(|p| t.starts_with(p));
@@ -135,13 +125,7 @@ fn is_esm(t: &str) -> bool {
 }
 
 /// Handles `:::kind Title`, `:::kind[Title]` and closing `:::` lines.
-fn admonition_line(
-    trimmed: &str,
-    line: &str,
-    start: usize,
-    next: usize,
-    st: &mut State,
-) -> Option<String> {
+fn admonition_line(trimmed: &str, line: &str, start: usize, next: usize, st: &mut State) -> Option<String> {
     let colons = trimmed.bytes().take_while(|&b| b == b':').count();
     if colons < 3 {
         return None;
@@ -149,24 +133,14 @@ fn admonition_line(
     let rest = trimmed[colons..].trim();
     if rest.is_empty() {
         let (_, content_start, label) = st.open.pop()?;
-        st.admonitions.push(Admonition {
-            start: content_start,
-            end: start,
-            label,
-        });
+        st.admonitions.push(Admonition { start: content_start, end: start, label });
         return Some(blank(line));
     }
     let kind: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
     if kind.is_empty() {
         return None;
     }
-    let title = rest[kind.len()..]
-        .trim()
-        .trim_start_matches('[')
-        .split([']', '{'])
-        .next()
-        .unwrap_or("")
-        .trim();
+    let title = rest[kind.len()..].trim().trim_start_matches('[').split([']', '{']).next().unwrap_or("").trim();
     let mut label = crate::ingest::humanize(&kind);
     if !title.is_empty() {
         label = format!("{label} ({title})");
@@ -216,8 +190,9 @@ fn mask_jsx(line: &str, st: &mut State) -> String {
 }
 
 fn is_jsx_start(bytes: &[u8], i: usize) -> bool {
-    let prev_ok = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
     let next = bytes.get(i + 1).copied();
+    // `Vec<String>` is not JSX, but `text</Foo>` closes one.
+    let prev_ok = i == 0 || next == Some(b'/') || !bytes[i - 1].is_ascii_alphanumeric();
     let name = if next == Some(b'/') { bytes.get(i + 2).copied() } else { next };
     prev_ok && matches!(name, Some(c) if c.is_ascii_uppercase() || c == b'>')
 }
@@ -281,6 +256,6 @@ mod tests {
         let m = mask(src, 0);
         assert_eq!(m.admonitions[0].label, "Note (Heads up)");
         assert!(m.text.contains("this"));
-        assert!(!m.text.contains("Highlight"));
+        assert!(!m.text.contains("Highlight"), "{}", m.text);
     }
 }

@@ -3,7 +3,7 @@
 //! Everything here is a pure function of the files on disk: no database, no
 //! embedding. The pipeline is
 //!
-//! 1. [`discover`] walks the given files/folders and returns
+//! 1. [`discover()`] walks the given files/folders and returns
 //!    [`DiscoveredFile`]s in book order, each with its chapter (the top-level
 //!    folder, named by its `_category_.json`).
 //! 2. [`load_file`] parses one file into a [`LoadedDocument`]: title, route,
@@ -27,20 +27,23 @@
 mod builder;
 pub mod chunker;
 pub mod discover;
+mod front_matter;
 pub mod html;
 pub mod markdown;
 mod mdx;
 pub mod pdf;
 pub mod route;
 pub mod slug;
+mod split;
 pub mod text;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use chunker::{Chunk, ChunkOptions, TokenCounter, chunk_document, whitespace_tokens};
+pub use chunker::{Chunk, ChunkOptions, TokenCounter, chunk_document, chunk_id, embedding_text, whitespace_tokens};
 pub use discover::{DiscoveredFile, discover};
+pub use front_matter::FrontMatter;
 pub use route::{chunk_url, document_url};
 pub use slug::{Slugger, slugify};
 
@@ -240,34 +243,23 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self {
-            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
-        }
+        Self { max_file_bytes: DEFAULT_MAX_FILE_BYTES }
     }
 }
 
 /// Reads a file, enforcing the size limit.
 pub(crate) fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, IngestError> {
-    let io = |source| IngestError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| IngestError::Io { path: path.to_path_buf(), source };
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.len() > limit {
-        return Err(IngestError::TooLarge {
-            path: path.to_path_buf(),
-            size: meta.len(),
-            limit,
-        });
+        return Err(IngestError::TooLarge { path: path.to_path_buf(), size: meta.len(), limit });
     }
     std::fs::read(path).map_err(io)
 }
 
 /// Decodes bytes as UTF-8 text, rejecting NUL bytes; strips a BOM.
 pub(crate) fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String, IngestError> {
-    let binary = || IngestError::Binary {
-        path: path.to_path_buf(),
-    };
+    let binary = || IngestError::Binary { path: path.to_path_buf() };
     if bytes.contains(&0) {
         return Err(binary());
     }
@@ -279,33 +271,31 @@ pub(crate) fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String, IngestE
     Ok(text)
 }
 
-/// Loads one discovered file. Never panics; failures name the file.
+/// Loads one discovered file. Never panics (a panicking parser is caught and
+/// reported as [`IngestError::Parse`]); failures name the file.
 pub fn load_file(file: &DiscoveredFile, opts: &LoadOptions) -> Result<LoadedDocument, IngestError> {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_inner(file, opts)));
+    result
+        .unwrap_or_else(|_| Err(IngestError::Parse { path: file.path.clone(), message: "loader panicked".to_string() }))
+}
+
+fn load_inner(file: &DiscoveredFile, opts: &LoadOptions) -> Result<LoadedDocument, IngestError> {
     let Some(format) = file.format else {
-        return Err(IngestError::Unsupported {
-            path: file.path.clone(),
-        });
+        return Err(IngestError::Unsupported { path: file.path.clone() });
     };
     let bytes = read_bytes(&file.path, opts.max_file_bytes)?;
     let mut doc = match format {
-        Format::Markdown | Format::Mdx => {
-            markdown::load(file, format, &decode_text(&file.path, bytes)?)
-        }
+        Format::Markdown | Format::Mdx => markdown::load(file, format, &decode_text(&file.path, bytes)?),
         Format::Html => html::load(file, &decode_text(&file.path, bytes)?),
         Format::Text => text::load(file, &decode_text(&file.path, bytes)?),
         Format::Pdf => pdf::load(file, &bytes)?,
     };
     if doc.sections.is_empty() {
-        return Err(IngestError::Empty {
-            path: file.path.clone(),
-        });
+        return Err(IngestError::Empty { path: file.path.clone() });
     }
     if doc.chapter.is_none() && file.top_level {
-        doc.chapter = Some(Chapter {
-            label: doc.title.clone(),
-            position: doc.sidebar_position,
-            order: file.chapter_order,
-        });
+        doc.chapter =
+            Some(Chapter { label: doc.title.clone(), position: doc.sidebar_position, order: file.chapter_order });
     }
     Ok(doc)
 }
@@ -313,17 +303,19 @@ pub fn load_file(file: &DiscoveredFile, opts: &LoadOptions) -> Result<LoadedDocu
 /// Discovers and loads every file under `paths`, in book order.
 ///
 /// Returns the loaded documents and the skipped files (with reasons).
-pub fn load_paths(
-    paths: &[PathBuf],
-    opts: &LoadOptions,
-) -> (Vec<LoadedDocument>, Vec<IngestError>) {
+pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> (Vec<LoadedDocument>, Vec<IngestError>) {
     let mut docs = Vec::new();
     let mut skipped = Vec::new();
     for file in discover(paths) {
         match load_file(&file, opts) {
             Ok(doc) => docs.push(doc),
             Err(err) => {
-                tracing::warn!("{err}");
+                // Assets (images, CSS, JS) are expected next to docs.
+                if matches!(err, IngestError::Unsupported { .. }) {
+                    tracing::debug!("{err}");
+                } else {
+                    tracing::warn!("{err}");
+                }
                 skipped.push(err);
             }
         }
@@ -336,10 +328,7 @@ pub fn load_paths(
 pub(crate) fn humanize(name: &str) -> String {
     let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
     let stem = route::strip_number_prefix(stem).0;
-    let spaced: String = stem
-        .chars()
-        .map(|c| if c == '-' || c == '_' { ' ' } else { c })
-        .collect();
+    let spaced: String = stem.chars().map(|c| if c == '-' || c == '_' { ' ' } else { c }).collect();
     let mut chars = spaced.trim().chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -354,42 +343,9 @@ pub(crate) mod test_support {
 
     /// Path of a file under `tests/fixtures`.
     pub fn fixture(p: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(p)
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(p)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn humanize_names() {
-        assert_eq!(humanize("02-getting_started"), "Getting started");
-        assert_eq!(humanize("intro.md"), "Intro");
-    }
-
-    #[test]
-    fn rejects_binary_and_large_files() {
-        let dir = std::env::temp_dir().join(format!("docent-ingest-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let bin = dir.join("bin.md");
-        std::fs::write(&bin, b"abc\0def").unwrap();
-        let file = DiscoveredFile::single(bin.clone());
-        let err = load_file(&file, &LoadOptions::default()).unwrap_err();
-        assert!(matches!(err, IngestError::Binary { .. }));
-        assert!(err.to_string().contains("bin.md"));
-        std::fs::write(&bin, vec![b'a'; 100]).unwrap();
-        let small = LoadOptions { max_file_bytes: 10 };
-        let err = load_file(&file, &small).unwrap_err();
-        assert!(matches!(err, IngestError::TooLarge { .. }));
-        let png = DiscoveredFile::single(dir.join("x.png"));
-        let err = load_file(&png, &LoadOptions::default()).unwrap_err();
-        assert!(matches!(err, IngestError::Unsupported { .. }));
-        let missing = DiscoveredFile::single(dir.join("missing.md"));
-        let err = load_file(&missing, &LoadOptions::default()).unwrap_err();
-        assert!(matches!(err, IngestError::Io { .. }));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
+mod tests;

@@ -14,13 +14,8 @@ use super::{DiscoveredFile, Format, IngestError, LoadedDocument, humanize, route
 
 /// Extracts the text of every page (index 0 = page 1).
 pub fn extract_pages(path: &std::path::Path, bytes: &[u8]) -> Result<Vec<String>, IngestError> {
-    let parse = |message: String| IngestError::Parse {
-        path: path.to_path_buf(),
-        message,
-    };
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        pdf_extract::extract_text_from_mem_by_pages(bytes)
-    }));
+    let parse = |message: String| IngestError::Parse { path: path.to_path_buf(), message };
+    let result = catch_unwind(AssertUnwindSafe(|| pdf_extract::extract_text_from_mem_by_pages(bytes)));
     match result {
         Ok(Ok(pages)) => Ok(pages),
         Ok(Err(err)) => Err(parse(err.to_string())),
@@ -31,8 +26,9 @@ pub fn extract_pages(path: &std::path::Path, bytes: &[u8]) -> Result<Vec<String>
 /// Loads a PDF from its bytes.
 pub(crate) fn load(file: &DiscoveredFile, bytes: &[u8]) -> Result<LoadedDocument, IngestError> {
     if !bytes.starts_with(b"%PDF") {
-        return Err(IngestError::Binary {
+        return Err(IngestError::Parse {
             path: file.path.clone(),
+            message: "not a PDF file (no %PDF header)".to_string(),
         });
     }
     let pages = extract_pages(&file.path, bytes)?;
@@ -63,7 +59,6 @@ pub(crate) fn load(file: &DiscoveredFile, bytes: &[u8]) -> Result<LoadedDocument
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::ingest::{DiscoveredFile, LoadOptions, load_file, test_support::fixture};
 
     #[test]

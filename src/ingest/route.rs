@@ -28,10 +28,7 @@ pub fn strip_number_prefix(name: &str) -> (&str, Option<f64>) {
     }
     let rest = &name[digits..];
     let after_sep = rest.trim_start_matches(|c: char| c.is_whitespace());
-    let seps = after_sep
-        .bytes()
-        .take_while(|b| matches!(b, b'-' | b'_' | b'.'))
-        .count();
+    let seps = after_sep.bytes().take_while(|b| matches!(b, b'-' | b'_' | b'.')).count();
     if seps == 0 {
         return (name, None);
     }
@@ -84,16 +81,10 @@ pub fn markdown_route(rel_path: &str, id: Option<&str>, slug: Option<&str>) -> S
     let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
     let unprefixed = strip_number_prefix(stem).0;
     if let Some(slug) = slug.map(str::trim).filter(|s| !s.is_empty()) {
-        return if slug.starts_with('/') {
-            normalize(slug)
-        } else {
-            normalize(&format!("{dir_route}/{slug}"))
-        };
+        return if slug.starts_with('/') { normalize(slug) } else { normalize(&format!("{dir_route}/{slug}")) };
     }
     let lower = unprefixed.to_lowercase();
-    let is_index = lower == "index"
-        || lower == "readme"
-        || dirs.last().is_some_and(|d| d.to_lowercase() == lower);
+    let is_index = lower == "index" || lower == "readme" || dirs.last().is_some_and(|d| d.to_lowercase() == lower);
     if is_index {
         return normalize(&dir_route);
     }

@@ -39,11 +39,7 @@ fn is_mark_or_connector(c: char) -> bool {
 /// Slug of one heading text, without de-duplication.
 /// For example `C++ & Rust: "quotes"` → `c--rust-quotes`.
 pub fn slugify(text: &str) -> String {
-    text.to_lowercase()
-        .chars()
-        .filter(|&c| keeps(c))
-        .map(|c| if c == ' ' { '-' } else { c })
-        .collect()
+    text.to_lowercase().chars().filter(|&c| keeps(c)).map(|c| if c == ' ' { '-' } else { c }).collect()
 }
 
 /// Per-document slug generator that de-duplicates like github-slugger:

@@ -31,13 +31,7 @@ pub fn paragraph_blocks(text: &str) -> Vec<Block> {
 }
 
 fn verbatim_block(text: &str, start: usize, end: usize) -> Block {
-    Block {
-        kind: BlockKind::Paragraph,
-        text: text[start..end].to_string(),
-        start,
-        end,
-        verbatim: true,
-    }
+    Block { kind: BlockKind::Paragraph, text: text[start..end].to_string(), start, end, verbatim: true }
 }
 
 /// Loads a plain-text file (already decoded).

@@ -1,0 +1,239 @@
+//! In-memory dense state: a contiguous row-major matrix of unit vectors plus
+//! per-row metadata, mirroring the `chunks` table of `index.db`.
+//!
+//! Rows are addressed by the chunk's SQLite rowid (`pk`). Removing a document
+//! swap-removes its rows (moving the last rows into the holes), so a
+//! replacement costs O(chunks of the document x dimension), independent of the
+//! index size. Document and chapter ids are interned to `u32` so that filters
+//! are integer comparisons inside the scan loop.
+
+use std::collections::HashMap;
+
+use super::scan::{self, Scored};
+
+/// Sentinel for "no chapter".
+const NO_CHAPTER: u32 = u32::MAX;
+
+/// String <-> `u32` interner (entries are never freed; ids are few).
+#[derive(Debug, Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = u32::try_from(self.ids.len()).unwrap_or(NO_CHAPTER - 1);
+        self.ids.insert(s.to_owned(), id);
+        id
+    }
+
+    fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+}
+
+/// One row to add: SQLite rowid, chapter, and its (unit) vector.
+#[derive(Debug, Clone)]
+pub struct NewRow {
+    /// SQLite rowid of the chunk.
+    pub pk: i64,
+    /// Chapter of the chunk.
+    pub chapter: Option<String>,
+}
+
+/// A fully prepared in-memory change for one document (built outside the lock).
+#[derive(Debug, Default)]
+pub struct DocUpdate {
+    /// Document being replaced or deleted.
+    pub document_id: String,
+    /// New rows (empty for a delete).
+    pub rows: Vec<NewRow>,
+    /// Row-major vectors of `rows`, `rows.len() * dim` values.
+    pub vectors: Vec<f32>,
+}
+
+/// Dense rows plus lookup tables. Invariant: `data.len() == pks.len() * dim`
+/// and `pks`, `doc_of`, `chapter_of` are parallel; `row_of` and `doc_pks`
+/// index exactly the rows present.
+#[derive(Debug, Default)]
+pub struct DenseState {
+    dim: usize,
+    data: Vec<f32>,
+    pks: Vec<i64>,
+    doc_of: Vec<u32>,
+    chapter_of: Vec<u32>,
+    row_of: HashMap<i64, usize>,
+    doc_pks: HashMap<u32, Vec<i64>>,
+    docs: Interner,
+    chapters: Interner,
+}
+
+/// Which rows a dense query may return.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RowFilter {
+    /// `Some(None)` = filter on a document unknown to the index (matches nothing).
+    doc: Option<Option<u32>>,
+    chapter: Option<Option<u32>>,
+}
+
+impl DenseState {
+    /// Empty state for vectors of `dim` values (0 = no model recorded yet).
+    pub fn new(dim: usize) -> Self {
+        Self { dim, ..Self::default() }
+    }
+
+    /// Vector dimension (0 when no model is recorded).
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.pks.len()
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.pks.is_empty()
+    }
+
+    /// Reserves room for `rows` more rows (avoids regrowth while loading).
+    pub fn reserve(&mut self, rows: usize) {
+        self.data.reserve_exact(rows * self.dim);
+        self.pks.reserve_exact(rows);
+        self.doc_of.reserve_exact(rows);
+        self.chapter_of.reserve_exact(rows);
+        self.row_of.reserve(rows);
+    }
+
+    /// Appends one row; `vector.len()` must equal `dim` (checked by callers).
+    pub fn push(&mut self, pk: i64, document_id: &str, chapter: Option<&str>, vector: &[f32]) {
+        debug_assert_eq!(vector.len(), self.dim);
+        let doc = self.docs.intern(document_id);
+        let chapter = chapter.map_or(NO_CHAPTER, |c| self.chapters.intern(c));
+        self.row_of.insert(pk, self.pks.len());
+        self.doc_pks.entry(doc).or_default().push(pk);
+        self.pks.push(pk);
+        self.doc_of.push(doc);
+        self.chapter_of.push(chapter);
+        self.data.extend_from_slice(vector);
+    }
+
+    /// Removes every row of `document_id`.
+    pub fn remove_document(&mut self, document_id: &str) {
+        let Some(doc) = self.docs.get(document_id) else {
+            return;
+        };
+        let Some(pks) = self.doc_pks.remove(&doc) else {
+            return;
+        };
+        for pk in pks {
+            if let Some(row) = self.row_of.remove(&pk) {
+                self.swap_remove_row(row);
+            }
+        }
+    }
+
+    /// Moves the last row into `row` and truncates, fixing `row_of`.
+    fn swap_remove_row(&mut self, row: usize) {
+        let last = self.pks.len() - 1;
+        if row != last {
+            let dim = self.dim;
+            self.data.copy_within(last * dim..(last + 1) * dim, row * dim);
+            let moved = self.pks[last];
+            self.row_of.insert(moved, row);
+        }
+        self.data.truncate(last * self.dim);
+        self.pks.swap_remove(row);
+        self.doc_of.swap_remove(row);
+        self.chapter_of.swap_remove(row);
+    }
+
+    /// Applies a prepared replacement (old rows out, new rows in).
+    pub fn apply(&mut self, update: DocUpdate) {
+        self.remove_document(&update.document_id);
+        let dim = self.dim;
+        for (row, vector) in update.rows.iter().zip(update.vectors.chunks_exact(dim.max(1))) {
+            self.push(row.pk, &update.document_id, row.chapter.as_deref(), vector);
+        }
+    }
+
+    /// Builds a row filter for optional document/chapter restrictions.
+    pub fn filter(&self, document_id: Option<&str>, chapter: Option<&str>) -> RowFilter {
+        RowFilter { doc: document_id.map(|d| self.docs.get(d)), chapter: chapter.map(|c| self.chapters.get(c)) }
+    }
+
+    /// Exact top-`n` rows by cosine (dot product of unit vectors), as
+    /// `(pk, cosine)`, best first.
+    pub fn search(&self, query: &[f32], n: usize, filter: RowFilter, threads: usize) -> Vec<(i64, f32)> {
+        if matches!(filter.doc, Some(None)) || matches!(filter.chapter, Some(None)) {
+            return Vec::new();
+        }
+        let chapter = filter.chapter.flatten();
+        let found: Vec<Scored> = match filter.doc.flatten() {
+            Some(doc) => {
+                let pks = self.doc_pks.get(&doc).map(Vec::as_slice).unwrap_or_default();
+                let rows = pks
+                    .iter()
+                    .filter_map(|pk| self.row_of.get(pk).copied())
+                    .filter(|&r| chapter.is_none_or(|c| self.chapter_of[r] == c));
+                scan::top_n_rows(&self.data, self.dim, query, rows, n)
+            }
+            None => match chapter {
+                Some(c) => {
+                    let keep = |r: usize| self.chapter_of[r] == c;
+                    scan::top_n(&self.data, self.dim, query, n, threads, &keep)
+                }
+                None => scan::top_n(&self.data, self.dim, query, n, threads, &|_| true),
+            },
+        };
+        found.into_iter().map(|s| (self.pks[s.row], s.score)).collect()
+    }
+
+    /// Cosine of one row with `query`, if the row exists.
+    pub fn cosine(&self, pk: i64, query: &[f32]) -> Option<f32> {
+        let row = *self.row_of.get(&pk)?;
+        Some(scan::dot(&self.data[row * self.dim..(row + 1) * self.dim], query))
+    }
+
+    /// Approximate heap bytes of the matrix and tables (for stats/logging).
+    pub fn memory_bytes(&self) -> usize {
+        self.data.capacity() * 4 + self.pks.capacity() * 16 + self.row_of.capacity() * 24
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(doc: &str, pks: &[i64], chapter: Option<&str>) -> DocUpdate {
+        DocUpdate {
+            document_id: doc.into(),
+            rows: pks.iter().map(|&pk| NewRow { pk, chapter: chapter.map(Into::into) }).collect(),
+            vectors: pks.iter().flat_map(|&pk| [pk as f32, 1.0]).collect(),
+        }
+    }
+
+    #[test]
+    fn replace_and_delete_keep_tables_consistent() {
+        let mut s = DenseState::new(2);
+        s.apply(update("a", &[1, 2, 3], Some("c1")));
+        s.apply(update("b", &[4, 5], None));
+        s.apply(update("a", &[6], Some("c2")));
+        assert_eq!(s.len(), 3);
+        for (&pk, &row) in &s.row_of {
+            assert_eq!(s.pks[row], pk);
+            assert_eq!(s.data[row * 2], pk as f32, "vector moved with its row");
+        }
+        let only_a = s.search(&[1.0, 0.0], 10, s.filter(Some("a"), None), 1);
+        assert_eq!(only_a, vec![(6, 6.0)]);
+        let c1 = s.search(&[1.0, 0.0], 10, s.filter(None, Some("c1")), 1);
+        assert!(c1.is_empty());
+        s.remove_document("b");
+        assert_eq!(s.len(), 1);
+        assert!(s.search(&[1.0, 0.0], 10, s.filter(Some("zzz"), None), 1).is_empty());
+    }
+}

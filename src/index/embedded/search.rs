@@ -1,0 +1,135 @@
+//! Read path: BM25 + dense candidates under one read guard, RRF fusion, and
+//! hydration of the winners' text and payload.
+
+use std::collections::HashMap;
+
+use tokio::sync::OwnedRwLockReadGuard;
+
+use super::dense::DenseState;
+use super::fusion::{self, Fused};
+use super::scan::normalize;
+use super::{Inner, fts};
+use crate::index::{IndexError, IndexHit, IndexQuery, SearchMode};
+
+type Guard = OwnedRwLockReadGuard<DenseState>;
+
+/// Rows from which the dense scan moves to the blocking pool (~0.7 ms of
+/// work at 384 dims in a release build; below that the hop costs more).
+const BLOCKING_MIN_ROWS: usize = 8_192;
+
+impl Inner {
+    /// Executes `query` (see the module documentation for the invariant).
+    pub(super) async fn search(&self, query: &IndexQuery) -> Result<Vec<IndexHit>, IndexError> {
+        if query.k == 0 {
+            return Ok(Vec::new());
+        }
+        // Single-side modes need no fusion depth: their top k is the answer.
+        let candidates = match query.mode {
+            SearchMode::Hybrid => query.fusion.candidates.max(query.k),
+            SearchMode::Bm25 | SearchMode::Dense => query.k,
+        };
+        let guard = self.state.clone().read_owned().await;
+        let vector = prepare_vector(query, guard.dim())?;
+        let bm25 = match query.mode {
+            SearchMode::Dense => Vec::new(),
+            SearchMode::Bm25 | SearchMode::Hybrid => self.bm25(query, candidates).await?,
+        };
+        let (dense, guard) = match (&vector, query.mode) {
+            (Some(v), SearchMode::Dense | SearchMode::Hybrid) => {
+                self.dense(guard, v.clone(), query, candidates).await?
+            }
+            _ => (Vec::new(), guard),
+        };
+        let fused = fusion::fuse(&bm25, &dense, &query.fusion, query.k);
+        let hits = self.hydrate(&guard, fused, vector.as_deref()).await?;
+        drop(guard);
+        Ok(hits)
+    }
+
+    /// BM25 candidates (empty when the text has no searchable word).
+    async fn bm25(&self, query: &IndexQuery, n: usize) -> Result<Vec<(i64, f32)>, IndexError> {
+        let Some(expression) = fts::match_expression(&query.text) else {
+            return Ok(Vec::new());
+        };
+        let filter = &query.filter;
+        self.store.bm25(&expression, filter.document_id.as_deref(), filter.chapter.as_deref(), n).await
+    }
+
+    /// Dense candidates; large scans run on the blocking pool with the guard moved in.
+    async fn dense(
+        &self,
+        guard: Guard,
+        vector: Vec<f32>,
+        query: &IndexQuery,
+        n: usize,
+    ) -> Result<(Vec<(i64, f32)>, Guard), IndexError> {
+        let (doc, chapter) = (query.filter.document_id.clone(), query.filter.chapter.clone());
+        let threads = self.threads;
+        let run = move |guard: Guard| {
+            let filter = guard.filter(doc.as_deref(), chapter.as_deref());
+            (guard.search(&vector, n, filter, threads), guard)
+        };
+        // A document filter scans only that document's rows: always cheap.
+        if guard.len() < BLOCKING_MIN_ROWS || query.filter.document_id.is_some() {
+            return Ok(run(guard));
+        }
+        tokio::task::spawn_blocking(move || run(guard)).await.map_err(|e| IndexError::Task(e.to_string()))
+    }
+
+    /// Loads text/payload for the fused list, preserving its order, and fills
+    /// the cosine of hits that were not in the dense list.
+    async fn hydrate(
+        &self,
+        guard: &Guard,
+        fused: Vec<Fused>,
+        vector: Option<&[f32]>,
+    ) -> Result<Vec<IndexHit>, IndexError> {
+        let pks: Vec<i64> = fused.iter().map(|f| f.pk).collect();
+        let mut rows: HashMap<i64, _> = self.store.hit_rows(&pks).await?.into_iter().map(|r| (r.0, r)).collect();
+        let mut hits = Vec::with_capacity(fused.len());
+        for f in fused {
+            let Some((_, chunk_id, document_id, chapter, text, payload)) = rows.remove(&f.pk) else {
+                return Err(self.store.corrupt(format!("chunk row {} missing from `chunks`", f.pk)));
+            };
+            let payload = serde_json::from_str(&payload)
+                .map_err(|e| self.store.corrupt(format!("payload of chunk `{chunk_id}`: {e}")))?;
+            let cosine = f.dense.map(|(c, _)| c).or_else(|| vector.and_then(|v| guard.cosine(f.pk, v)));
+            hits.push(IndexHit {
+                chunk_id,
+                document_id,
+                chapter,
+                text,
+                payload,
+                score: f.score,
+                bm25: f.bm25.map(|(s, _)| s),
+                bm25_rank: f.bm25.map(|(_, r)| r),
+                cosine,
+                dense_rank: f.dense.map(|(_, r)| r),
+            });
+        }
+        Ok(hits)
+    }
+}
+
+/// Validates and normalises the query vector (`None` if absent). In BM25
+/// mode it is only used to report the cosine of the hits.
+fn prepare_vector(query: &IndexQuery, dim: usize) -> Result<Option<Vec<f32>>, IndexError> {
+    let Some(vector) = &query.vector else {
+        if query.mode == SearchMode::Dense {
+            return Err(IndexError::InvalidQuery("dense mode requires a query vector".into()));
+        }
+        return Ok(None);
+    };
+    if dim == 0 {
+        return Ok(None); // empty index without a model: nothing to compare with
+    }
+    if vector.len() != dim {
+        return Err(IndexError::Dimension { what: "query vector".into(), expected: dim, actual: vector.len() });
+    }
+    if !vector.iter().all(|x| x.is_finite()) {
+        return Err(IndexError::InvalidQuery("query vector contains NaN or infinity".into()));
+    }
+    let mut vector = vector.clone();
+    normalize(&mut vector);
+    Ok(Some(vector))
+}

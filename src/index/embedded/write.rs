@@ -1,0 +1,163 @@
+//! Write path: loading the dense state at open, recording the model,
+//! atomic per-document replacement/deletion, and clearing.
+//!
+//! Every writer holds `Inner::writer` for its whole duration (SQLite allows a
+//! single writer anyway), does its SQL in a transaction outside the state
+//! lock, then commits and mutates the dense state under the write guard.
+
+use super::Inner;
+use super::dense::{DenseState, DocUpdate, NewRow};
+use super::scan::normalize;
+use super::store::Store;
+use crate::index::{IndexChunk, IndexError};
+use sqlx::{Sqlite, Transaction};
+
+/// Reads the recorded model and every stored vector into a fresh state.
+pub(super) async fn load_state(store: &Store) -> Result<DenseState, IndexError> {
+    let dim = store.model().await?.map_or(0, |(_, d)| d);
+    let (chunks, _) = store.counts().await?;
+    if dim == 0 && chunks > 0 {
+        return Err(store.corrupt(format!("{chunks} chunks but no embedding model recorded")));
+    }
+    let mut state = DenseState::new(dim);
+    state.reserve(usize::try_from(chunks).unwrap_or_default());
+    let mut after = i64::MIN;
+    let mut vector = Vec::with_capacity(dim);
+    loop {
+        let page = store.load_page(after).await?;
+        let Some(last) = page.last() else { break };
+        after = last.0;
+        for (pk, document_id, chapter, blob) in page {
+            if blob.len() != dim * 4 {
+                let detail = format!("chunk row {pk} has a {}-byte vector, expected {}", blob.len(), dim * 4);
+                return Err(store.corrupt(detail));
+            }
+            vector.clear();
+            vector.extend(blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+            state.push(pk, &document_id, chapter.as_deref(), &vector);
+        }
+    }
+    Ok(state)
+}
+
+/// Checks chunk ownership, dimension and finiteness; normalises vectors.
+fn validate(document_id: &str, dim: usize, chunks: &mut [IndexChunk]) -> Result<(), IndexError> {
+    for chunk in chunks.iter_mut() {
+        let invalid = |reason: String| IndexError::InvalidChunk { chunk_id: chunk.id.clone(), reason };
+        if chunk.document_id != document_id {
+            return Err(invalid(format!("belongs to `{}`, not `{document_id}`", chunk.document_id)));
+        }
+        if chunk.vector.len() != dim {
+            let what = format!("vector of chunk `{}`", chunk.id);
+            return Err(IndexError::Dimension { what, expected: dim, actual: chunk.vector.len() });
+        }
+        if !chunk.vector.iter().all(|x| x.is_finite()) {
+            return Err(invalid("vector contains NaN or infinity".into()));
+        }
+        normalize(&mut chunk.vector);
+    }
+    Ok(())
+}
+
+impl Inner {
+    /// Records the model on first use; errors if a different one is recorded.
+    pub(super) async fn ensure_model(&self, model_id: &str, dimension: usize) -> Result<(), IndexError> {
+        if dimension == 0 {
+            let what = format!("embedding model `{model_id}`");
+            return Err(IndexError::Dimension { what, expected: 1, actual: 0 });
+        }
+        let _writer = self.writer.lock().await;
+        match self.store.model().await? {
+            Some((model, dim)) if model == model_id && dim == dimension => Ok(()),
+            Some((indexed_model, indexed_dimension)) => Err(IndexError::ModelMismatch {
+                location: self.store.location.clone(),
+                indexed_model,
+                indexed_dimension,
+                model: model_id.to_owned(),
+                dimension,
+            }),
+            None => {
+                let mut tx = self.store.begin().await?;
+                self.store.set_model(&mut tx, model_id, dimension).await?;
+                let mut state = self.state.write().await;
+                tx.commit().await.map_err(|e| self.store.err("commit model", e))?;
+                // No model means no chunks (see `load_state`/`clear`).
+                *state = DenseState::new(dimension);
+                tracing::info!(model = model_id, dimension, "index embedding model recorded");
+                Ok(())
+            }
+        }
+    }
+
+    /// Replaces (`version = Some`) or deletes (`None`) one document atomically.
+    pub(super) async fn replace(
+        &self,
+        document_id: &str,
+        version: Option<&str>,
+        mut chunks: Vec<IndexChunk>,
+    ) -> Result<(), IndexError> {
+        let started = std::time::Instant::now();
+        let _writer = self.writer.lock().await;
+        let dim = self.state.read().await.dim();
+        if version.is_some() && dim == 0 {
+            return Err(IndexError::ModelNotSet { location: self.store.location.clone() });
+        }
+        validate(document_id, dim, &mut chunks)?;
+        let mut tx = self.store.begin().await?;
+        let update = self.stage(&mut tx, document_id, version, dim, chunks).await?;
+        let rows = update.rows.len();
+        {
+            let mut state = self.state.write().await;
+            tx.commit().await.map_err(|e| self.store.err("commit document", e))?;
+            state.apply(update);
+        }
+        tracing::debug!(
+            document_id,
+            ?version,
+            chunks = rows,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "index document written"
+        );
+        Ok(())
+    }
+
+    /// Writes the replacement into `tx` (not yet committed) and returns the
+    /// matching in-memory update.
+    async fn stage(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        document_id: &str,
+        version: Option<&str>,
+        dim: usize,
+        chunks: Vec<IndexChunk>,
+    ) -> Result<DocUpdate, IndexError> {
+        self.store.delete_rows(tx, document_id).await?;
+        let mut update = DocUpdate {
+            document_id: document_id.to_owned(),
+            rows: Vec::with_capacity(chunks.len()),
+            vectors: Vec::with_capacity(chunks.len() * dim),
+        };
+        for chunk in chunks {
+            let pk = self.store.insert_chunk(tx, &chunk).await?;
+            let chapter = chunk.chapter;
+            update.rows.push(NewRow { pk, chapter });
+            update.vectors.extend_from_slice(&chunk.vector);
+        }
+        if let Some(version) = version {
+            self.store.set_version(tx, document_id, version).await?;
+        }
+        Ok(update)
+    }
+
+    /// Removes everything including the recorded model.
+    pub(super) async fn clear(&self) -> Result<(), IndexError> {
+        let _writer = self.writer.lock().await;
+        let mut tx = self.store.begin().await?;
+        self.store.clear(&mut tx).await?;
+        let mut state = self.state.write().await;
+        tx.commit().await.map_err(|e| self.store.err("commit clear", e))?;
+        *state = DenseState::new(0);
+        tracing::info!(location = %self.store.location, "index cleared");
+        Ok(())
+    }
+}
