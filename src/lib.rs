@@ -4,6 +4,7 @@
 //! [`cli::run`]; every subcommand is one library function.
 
 pub mod cli;
+pub mod components;
 pub mod config;
 pub mod db;
 pub mod embed;
@@ -12,6 +13,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod llm;
+pub mod retrieve;
 pub mod startup;
 pub mod telemetry;
 

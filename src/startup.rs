@@ -8,11 +8,14 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::components::Components;
 use crate::config::Settings;
-use crate::db::migrate::{self, MigrateError};
-use crate::db::{Db, DbError};
+use crate::db::DbError;
+use crate::db::migrate::MigrateError;
+use crate::embed::EmbedError;
 use crate::http::server::{ServeOptions, serve};
 use crate::http::{AppState, Lifecycle, app};
+use crate::index::IndexError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -32,6 +35,18 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot create the data directory {path}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Index(IndexError),
+    #[error("cannot reconcile the index with the database")]
+    Reconcile(#[source] crate::ingest::sync::SyncError),
 }
 
 pub struct Application {
@@ -48,15 +63,22 @@ impl Application {
     /// Like [`Application::build`], with `extra` routes mounted inside the middleware stack.
     pub async fn build_with(settings: Settings, extra: Router<AppState>) -> Result<Self, StartupError> {
         crate::install_crypto_provider();
-        let db = Db::connect(&settings).await?;
-        ensure_migrated(&db, &settings).await?;
+        let components = Components::open(&settings).await?;
+        let repaired = crate::ingest::sync::reconcile(&components.db, components.index.as_ref())
+            .await
+            .map_err(StartupError::Reconcile)?;
+        if repaired > 0 {
+            tracing::info!(documents = repaired, "index repaired from the database");
+        }
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let state = AppState {
             settings: Arc::new(settings),
-            db,
+            db: components.db.clone(),
             lifecycle: Arc::new(Lifecycle::default()),
-            probes: Arc::new(Vec::new()),
+            probes: Arc::new(components.probes()),
+            index: components.index.clone(),
+            retriever: components.retriever.clone(),
         };
         let router = app(state.clone(), extra);
         Ok(Self { listener, state, router })
@@ -93,21 +115,6 @@ impl Application {
         self.state.db.close().await;
         tracing::info!("docent stopped");
     }
-}
-
-async fn ensure_migrated(db: &Db, settings: &Settings) -> Result<(), StartupError> {
-    if settings.auto_migrate() {
-        let applied = migrate::up(db).await?;
-        if !applied.is_empty() {
-            tracing::info!(?applied, "applied migrations");
-        }
-        return Ok(());
-    }
-    let pending = migrate::pending(db).await?;
-    if pending.is_empty() {
-        return Ok(());
-    }
-    Err(StartupError::PendingMigrations { versions: pending.iter().map(|m| m.version).collect() })
 }
 
 async fn shutdown_signal() {

@@ -126,6 +126,7 @@ fn check_file_value(var: &Var, value: &Value, path: &Path) -> Result<Value, Conf
     let ok = match (var.kind, value) {
         (Kind::Bool, Value::Bool(_)) => true,
         (Kind::Int { min, max }, Value::Number(n)) => n.as_i64().is_some_and(|n| n >= min && n <= max),
+        (Kind::Float { min, max }, Value::Number(n)) => n.as_f64().is_some_and(|n| n >= min && n <= max),
         (Kind::Enum(words), Value::String(s)) => words.contains(&s.as_str()),
         (Kind::Text | Kind::Secret, Value::String(_)) => true,
         (Kind::List, Value::Array(items)) => items.iter().all(Value::is_string),
@@ -151,6 +152,13 @@ pub(crate) fn parse_env(var: &Var, raw: &str) -> Result<Option<Value>, ConfigErr
         Kind::Int { min, max } => {
             let n: i64 = trimmed.parse().map_err(|_| invalid())?;
             if n < min || n > max {
+                return Err(invalid());
+            }
+            Value::from(n)
+        }
+        Kind::Float { min, max } => {
+            let n: f64 = trimmed.parse().map_err(|_| invalid())?;
+            if !(min..=max).contains(&n) {
                 return Err(invalid());
             }
             Value::from(n)

@@ -47,6 +47,56 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub log: LogSettings,
     pub database: DatabaseSettings,
+    /// Admin endpoints without authentication; replaced by API-key scopes with accounts.
+    pub admin_open: bool,
+    pub embed: EmbedSettings,
+    pub ingest: IngestSettings,
+    pub retrieve: RetrieveSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbedSettings {
+    pub model_dir: PathBuf,
+    pub threads: usize,
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSettings {
+    pub base_url: Option<String>,
+    pub max_tokens: usize,
+    pub overlap_tokens: usize,
+    pub max_file_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrieveSettings {
+    pub k: usize,
+    pub rrf_k: f32,
+    pub bm25_weight: f32,
+    pub dense_weight: f32,
+    pub candidates: usize,
+}
+
+impl Default for EmbedSettings {
+    fn default() -> Self {
+        Self { model_dir: PathBuf::from("models/all-MiniLM-L6-v2"), threads: 0, batch_size: 16 }
+    }
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self { base_url: None, max_tokens: 256, overlap_tokens: 32, max_file_bytes: 20 * 1024 * 1024 }
+    }
+}
+
+impl Default for RetrieveSettings {
+    fn default() -> Self {
+        Self { k: 8, rrf_k: 60.0, bm25_weight: 1.0, dense_weight: 1.0, candidates: 50 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -104,6 +154,10 @@ impl Default for Settings {
             security: SecuritySettings::default(),
             log: LogSettings::default(),
             database: DatabaseSettings::default(),
+            admin_open: false,
+            embed: EmbedSettings::default(),
+            ingest: IngestSettings::default(),
+            retrieve: RetrieveSettings::default(),
         }
     }
 }

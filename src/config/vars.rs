@@ -3,7 +3,7 @@
 //! `.env.example` files all come from here, so they cannot drift apart silently.
 
 /// What a setting accepts; used to parse environment strings and to check `docent.toml` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
     Bool,
     /// An integer within the inclusive range.
@@ -13,6 +13,11 @@ pub enum Kind {
     },
     /// One of a fixed set of lowercase words.
     Enum(&'static [&'static str]),
+    /// A number within the inclusive range.
+    Float {
+        min: f64,
+        max: f64,
+    },
     /// Free text (paths, log directives).
     Text,
     /// A comma-separated list in the environment, an array in `docent.toml`.
@@ -178,6 +183,91 @@ pub const VARS: &[Var] = &[
         "true in development, false in production",
         "Apply pending migrations when `serve` starts.",
     ),
+    var(
+        "admin_open",
+        "DOCENT_ADMIN_OPEN",
+        BOOL,
+        "false",
+        "Enable the document and job admin endpoints without authentication (until accounts land).",
+    ),
+    var(
+        "embed.model_dir",
+        "DOCENT_MODEL_DIR",
+        Kind::Text,
+        "models/all-MiniLM-L6-v2",
+        "Folder of the local embedding model (config.json, tokenizer.json, model.safetensors); `make model` fetches it.",
+    ),
+    var(
+        "embed.threads",
+        "DOCENT_EMBED__THREADS",
+        Kind::Int { min: 0, max: 256 },
+        "0",
+        "Inference threads of the local embedder; 0 uses every core.",
+    ),
+    var(
+        "embed.batch_size",
+        "DOCENT_EMBED__BATCH_SIZE",
+        Kind::Int { min: 1, max: 256 },
+        "16",
+        "Texts per forward pass of the local embedder.",
+    ),
+    var(
+        "ingest.base_url",
+        "DOCENT_BASE_URL",
+        Kind::Text,
+        "(none)",
+        "Public URL of the book, used to build citation deep links (e.g. https://book.example.com/docs).",
+    ),
+    var(
+        "ingest.max_tokens",
+        "DOCENT_INGEST__MAX_TOKENS",
+        Kind::Int { min: 32, max: 512 },
+        "256",
+        "Largest chunk, in embedding-model tokens.",
+    ),
+    var(
+        "ingest.overlap_tokens",
+        "DOCENT_INGEST__OVERLAP_TOKENS",
+        Kind::Int { min: 0, max: 128 },
+        "32",
+        "Overlap between the pieces of a split paragraph, in tokens.",
+    ),
+    var(
+        "ingest.max_file_bytes",
+        "DOCENT_INGEST__MAX_FILE_BYTES",
+        Kind::Int { min: 1024, max: 1 << 31 },
+        "20971520",
+        "Larger files are skipped with a warning.",
+    ),
+    var("retrieve.k", "DOCENT_RETRIEVE__K", Kind::Int { min: 1, max: 100 }, "8", "Results returned by default."),
+    var(
+        "retrieve.rrf_k",
+        "DOCENT_RETRIEVE__RRF_K",
+        Kind::Float { min: 1.0, max: 1000.0 },
+        "60",
+        "Reciprocal-rank-fusion constant k.",
+    ),
+    var(
+        "retrieve.bm25_weight",
+        "DOCENT_RETRIEVE__BM25_WEIGHT",
+        Kind::Float { min: 0.0, max: 10.0 },
+        "1.0",
+        "Weight of the BM25 ranking in the fusion.",
+    ),
+    var(
+        "retrieve.dense_weight",
+        "DOCENT_RETRIEVE__DENSE_WEIGHT",
+        Kind::Float { min: 0.0, max: 10.0 },
+        "1.0",
+        "Weight of the dense (embedding) ranking in the fusion.",
+    ),
+    var(
+        "retrieve.candidates",
+        "DOCENT_RETRIEVE__CANDIDATES",
+        Kind::Int { min: 1, max: 1000 },
+        "50",
+        "Candidates taken from each ranking before fusion.",
+    ),
 ];
 
 /// The variable registered for a dotted key.
@@ -191,6 +281,7 @@ impl Kind {
         match self {
             Kind::Bool => "true or false".into(),
             Kind::Int { min, max } => format!("an integer {min}-{max}"),
+            Kind::Float { min, max } => format!("a number {min}-{max}"),
             Kind::Enum(words) => format!("one of {}", words.join(", ")),
             Kind::Text | Kind::Secret => "text".into(),
             Kind::List => "a comma-separated list".into(),

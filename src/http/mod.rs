@@ -29,6 +29,8 @@ pub use extract::AppJson;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::health::ServiceProbe;
+use crate::index::VectorIndex;
+use crate::retrieve::Retriever;
 
 /// State shared by every handler. Cheap to clone.
 #[derive(Clone)]
@@ -37,6 +39,8 @@ pub struct AppState {
     pub db: Db,
     pub lifecycle: Arc<Lifecycle>,
     pub probes: Arc<Vec<Arc<dyn ServiceProbe>>>,
+    pub index: Arc<dyn VectorIndex>,
+    pub retriever: Retriever,
 }
 
 /// Whether the server is draining (shutting down): readiness answers 503 from then on.

@@ -32,9 +32,11 @@ pub mod html;
 pub mod markdown;
 mod mdx;
 pub mod pdf;
+pub mod records;
 pub mod route;
 pub mod slug;
 mod split;
+pub mod sync;
 pub mod text;
 
 use std::path::{Path, PathBuf};
