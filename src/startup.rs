@@ -16,6 +16,8 @@ use crate::embed::EmbedError;
 use crate::http::server::{ServeOptions, serve};
 use crate::http::{AppState, Lifecycle, app};
 use crate::index::IndexError;
+use crate::ingest::jobs::JobRunner;
+use crate::ingest::sync::SyncOptions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -72,6 +74,7 @@ impl Application {
         }
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        let jobs = JobRunner::new(components.clone(), SyncOptions::from_settings(&settings, false), &settings.data_dir);
         let state = AppState {
             settings: Arc::new(settings),
             db: components.db.clone(),
@@ -79,6 +82,7 @@ impl Application {
             probes: Arc::new(components.probes()),
             index: components.index.clone(),
             retriever: components.retriever.clone(),
+            jobs,
         };
         let router = app(state.clone(), extra);
         Ok(Self { listener, state, router })

@@ -2,8 +2,12 @@
 //! Exit codes: 0 success, 1 failure, 2 invalid configuration or usage.
 
 mod config;
+mod eval;
 mod healthcheck;
+mod index;
+mod ingest;
 mod migrate;
+mod search;
 mod serve;
 mod version;
 
@@ -37,6 +41,14 @@ pub enum Command {
     Config(config::ConfigArgs),
     /// Print version, git commit and build profile.
     Version(version::VersionArgs),
+    /// Ingest a book's sources (Markdown/MDX, HTML, PDF, text) incrementally.
+    Ingest(ingest::IngestArgs),
+    /// Search the ingested book from the terminal.
+    Search(search::SearchArgs),
+    /// Measure retrieval quality on a question set.
+    Eval(eval::EvalArgs),
+    /// Rebuild or inspect the search index.
+    Index(index::IndexArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -59,6 +71,10 @@ pub fn run() -> ExitCode {
         Command::Migrate(args) => migrate::run(settings, args),
         Command::Healthcheck(args) => healthcheck::run(&settings, &args),
         Command::Config(args) => config::run(&settings, &args),
+        Command::Ingest(args) => ingest::run(settings, args),
+        Command::Search(args) => search::run(settings, args),
+        Command::Eval(args) => eval::run(settings, args),
+        Command::Index(args) => index::run(settings, args),
         Command::Version(_) => unreachable!("handled above"),
     }
 }

@@ -95,7 +95,7 @@ impl Default for IngestSettings {
 
 impl Default for RetrieveSettings {
     fn default() -> Self {
-        Self { k: 8, rrf_k: 60.0, bm25_weight: 1.0, dense_weight: 1.0, candidates: 50 }
+        Self { k: 8, rrf_k: 20.0, bm25_weight: 1.0, dense_weight: 0.6, candidates: 50 }
     }
 }
 

@@ -4,6 +4,7 @@
 //! Only where the dialects really differ (migrations, backups) is there per-dialect code.
 
 pub mod documents;
+pub mod jobs;
 pub mod migrate;
 
 use std::str::FromStr;

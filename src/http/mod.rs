@@ -30,6 +30,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::health::ServiceProbe;
 use crate::index::VectorIndex;
+use crate::ingest::jobs::JobRunner;
 use crate::retrieve::Retriever;
 
 /// State shared by every handler. Cheap to clone.
@@ -41,6 +42,7 @@ pub struct AppState {
     pub probes: Arc<Vec<Arc<dyn ServiceProbe>>>,
     pub index: Arc<dyn VectorIndex>,
     pub retriever: Retriever,
+    pub jobs: JobRunner,
 }
 
 /// Whether the server is draining (shutting down): readiness answers 503 from then on.
@@ -65,6 +67,8 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
     let settings = state.settings.clone();
     let mut router = Router::new()
         .merge(routes::health::router())
+        .merge(routes::search::router())
+        .merge(routes::documents::router())
         .merge(extra)
         .route_layer(axum::middleware::from_fn(middleware::record_route))
         .layer(DefaultBodyLimit::disable())

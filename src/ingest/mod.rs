@@ -29,6 +29,7 @@ pub mod chunker;
 pub mod discover;
 mod front_matter;
 pub mod html;
+pub mod jobs;
 pub mod markdown;
 mod mdx;
 pub mod pdf;

@@ -107,7 +107,7 @@ pub async fn sync_paths(
     for file in &files {
         seen.insert(file.rel_path.clone());
         let known = existing.get(&file.rel_path).map(|(_, hash)| hash.as_str());
-        let outcome = sync_file(c, file, &file.rel_path, known, options).await?;
+        let outcome = sync_file(c, file, &file.rel_path, known, options, &DocMeta::default()).await?;
         tally(&mut summary, &file.path, outcome);
         progress.advance(summary.chunks.embedded);
     }
@@ -166,6 +166,13 @@ fn fingerprint(options: &SyncOptions, embedder: &dyn Embedder) -> String {
     )
 }
 
+/// Values that replace what the loader found (for uploads that name their title or URL).
+#[derive(Debug, Clone, Default)]
+pub struct DocMeta {
+    pub title: Option<String>,
+    pub url: Option<String>,
+}
+
 /// Syncs one file stored under `source_path`; `known_hash` is the database's current version.
 pub async fn sync_file(
     c: &Components,
@@ -173,21 +180,28 @@ pub async fn sync_file(
     source_path: &str,
     known_hash: Option<&str>,
     options: &SyncOptions,
+    meta: &DocMeta,
 ) -> Result<FileOutcome, SyncError> {
     let id = records::document_id(source_path);
     let bytes = match read_limited(file, options.max_file_bytes).await {
         Ok(bytes) => bytes,
         Err(reason) => return Ok(FileOutcome::Skipped(reason)),
     };
-    let hash = records::content_hash(&bytes, &fingerprint(options, c.embedder.as_ref()));
+    let extra = format!("{:?}|{:?}", meta.title, meta.url);
+    let hash = records::content_hash(&bytes, &(fingerprint(options, c.embedder.as_ref()) + &extra));
     if known_hash == Some(hash.as_str()) {
         return Ok(FileOutcome::Unchanged { document_id: id });
     }
-    let doc = match load(file.clone(), options.max_file_bytes).await? {
+    let mut doc = match load(file.clone(), options.max_file_bytes).await? {
         Ok(doc) => doc,
         Err(err) => return Ok(FileOutcome::Skipped(err.to_string())),
     };
-    let (embedded, chunks) = store_document(c, &doc, &id, source_path, &hash, &bytes, options).await?;
+    if let Some(title) = &meta.title {
+        doc.title.clone_from(title);
+    }
+    let doc_url = meta.url.clone().unwrap_or_else(|| super::document_url(options.base_url.as_deref(), &doc));
+    let target = Target { id: &id, source_path, hash: &hash, url: &doc_url };
+    let (embedded, chunks) = store_document(c, &doc, &target, &bytes, options).await?;
     Ok(if known_hash.is_some() {
         FileOutcome::Updated { embedded, chunks, document_id: id }
     } else {
@@ -212,15 +226,22 @@ async fn load(file: DiscoveredFile, max: u64) -> Result<Result<LoadedDocument, I
 }
 
 /// Chunks, embeds what is new and writes database then index. Returns (embedded, chunks).
+/// Where a loaded document is stored.
+struct Target<'a> {
+    id: &'a str,
+    source_path: &'a str,
+    hash: &'a str,
+    url: &'a str,
+}
+
 async fn store_document(
     c: &Components,
     doc: &LoadedDocument,
-    id: &str,
-    source_path: &str,
-    hash: &str,
+    target: &Target<'_>,
     bytes: &[u8],
     options: &SyncOptions,
 ) -> Result<(usize, usize), SyncError> {
+    let Target { id, source_path, hash, url: doc_url } = *target;
     let chunks = chunk(c.embedder.clone(), doc.clone(), options.chunk.clone()).await?;
     let old: HashMap<String, Vec<u8>> =
         c.db.chunks_of(id).await?.into_iter().filter_map(|ch| Some((ch.id, ch.embedding?))).collect();
@@ -228,21 +249,20 @@ async fn store_document(
     let texts: Vec<String> = missing.iter().map(|&i| chunks[i].embedding_text()).collect();
     let fresh = c.embedder.embed(&texts, EmbedKind::Document).await?;
     let mut fresh_by_index: HashMap<usize, Vec<f32>> = missing.iter().copied().zip(fresh).collect();
-    let doc_url = super::document_url(options.base_url.as_deref(), doc);
     let model = c.embedder.model_id().to_owned();
     let chunk_records: Vec<_> = chunks
         .iter()
         .enumerate()
         .map(|(i, ch)| {
             let vector = fresh_by_index.remove(&i).unwrap_or_else(|| records::bytes_to_vector(&old[&ch.id]));
-            records::chunk_record(id, ch, super::chunk_url(&doc_url, ch.anchor.as_deref()), &vector, &model)
+            records::chunk_record(id, ch, super::chunk_url(doc_url, ch.anchor.as_deref()), &vector, &model)
         })
         .collect();
     let parts = DocumentParts {
         id,
         source_path,
         hash,
-        url: &doc_url,
+        url: doc_url,
         content: String::from_utf8_lossy(bytes).into_owned(),
         size_bytes: bytes.len(),
         chunk_count: chunk_records.len(),

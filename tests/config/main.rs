@@ -162,7 +162,7 @@ fn the_readme_table_and_env_examples_list_exactly_the_registered_variables() {
         .lines()
         .filter_map(|l| l.strip_prefix("| `"))
         .filter_map(|l| l.split('`').next())
-        .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
         .map(str::to_owned)
         .collect();
     let mut expected: Vec<String> = VARS.iter().map(|v| v.env.to_owned()).collect();
@@ -177,7 +177,7 @@ fn the_readme_table_and_env_examples_list_exactly_the_registered_variables() {
             .lines()
             .map(|l| l.trim_start_matches('#').trim())
             .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_owned()))
-            .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
             .collect();
         let mut names_sorted = names.clone();
         names_sorted.sort();

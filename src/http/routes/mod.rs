@@ -1,3 +1,5 @@
 //! One router per feature.
 
+pub mod documents;
 pub mod health;
+pub mod search;

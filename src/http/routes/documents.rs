@@ -1,0 +1,159 @@
+//! Admin operations on the book: upload a document (JSON or multipart) as a background job,
+//! poll the job, list, read and delete documents. Enabled only with `DOCENT_ADMIN_OPEN=true`
+//! until API-key scopes protect them.
+
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::db::documents::Page;
+use crate::http::{ApiError, AppJson, AppState};
+use crate::ingest::Format;
+use crate::ingest::jobs::Upload;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/documents", get(list).post(upload))
+        .route("/api/v1/documents/{id}", get(show).delete(remove))
+        .route("/api/v1/jobs/{id}", get(job))
+}
+
+fn admin(app: &AppState) -> Result<(), ApiError> {
+    if app.settings.admin_open {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden("document administration is disabled; set DOCENT_ADMIN_OPEN=true to enable it".into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonUpload {
+    content: String,
+    format: String,
+    title: Option<String>,
+    url: Option<String>,
+    path: Option<String>,
+}
+
+fn parse_format(name: &str) -> Result<Format, ApiError> {
+    match name.to_ascii_lowercase().as_str() {
+        "markdown" | "md" => Ok(Format::Markdown),
+        "mdx" => Ok(Format::Mdx),
+        "html" => Ok(Format::Html),
+        "text" | "txt" => Ok(Format::Text),
+        "pdf" => Ok(Format::Pdf),
+        other => {
+            Err(ApiError::validation("format", format!("expected markdown, mdx, html, text or pdf, got {other:?}")))
+        }
+    }
+}
+
+fn check_path(path: &Option<String>) -> Result<(), ApiError> {
+    match path {
+        Some(p) if p.is_empty() || p.len() > 512 || p.split('/').any(|s| s == ".." || s.is_empty()) => {
+            Err(ApiError::validation("path", "must be a relative path like guide/intro.md without '..'"))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn upload(State(app): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    admin(&app)?;
+    let is_multipart =
+        request.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"multipart/form-data"));
+    let upload = if is_multipart {
+        multipart_upload(Multipart::from_request(request, &app).await.map_err(|e| ApiError::BadRequest(e.body_text()))?)
+            .await?
+    } else {
+        let AppJson(body) = AppJson::<JsonUpload>::from_request(request, &app).await?;
+        json_upload(body)?
+    };
+    check_path(&upload.path)?;
+    let job_id = app.jobs.submit(upload).await.map_err(ApiError::internal)?;
+    let location = format!("/api/v1/jobs/{job_id}");
+    let body = Json(serde_json::json!({ "job_id": job_id, "status": "queued", "location": location }));
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], body).into_response())
+}
+
+fn json_upload(body: JsonUpload) -> Result<Upload, ApiError> {
+    let format = parse_format(&body.format)?;
+    if format == Format::Pdf {
+        return Err(ApiError::validation("format", "PDF files must be sent as a multipart upload"));
+    }
+    if body.content.trim().is_empty() {
+        return Err(ApiError::validation("content", "must not be empty"));
+    }
+    Ok(Upload { content: body.content.into_bytes(), format, title: body.title, url: body.url, path: body.path })
+}
+
+async fn multipart_upload(mut form: Multipart) -> Result<Upload, ApiError> {
+    let (mut file, mut title, mut url, mut path, mut format) = (None, None, None, None, None);
+    while let Some(field) = form.next_field().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let text = || String::from_utf8_lossy(&bytes).trim().to_owned();
+        match name.as_str() {
+            "file" => file = Some((file_name, bytes.to_vec())),
+            "title" => title = Some(text()),
+            "url" => url = Some(text()),
+            "path" => path = Some(text()),
+            "format" => format = Some(text()),
+            other => return Err(ApiError::validation(other, "unknown form field")),
+        }
+    }
+    let (file_name, content) = file.ok_or_else(|| ApiError::validation("file", "a file part is required"))?;
+    let format = match format {
+        Some(f) => parse_format(&f)?,
+        None => file_name.as_deref().and_then(|n| Format::from_path(std::path::Path::new(n))).ok_or_else(|| {
+            ApiError::validation("format", "cannot tell the format from the file name; send a format field")
+        })?,
+    };
+    Ok(Upload { content, format, title, url, path: path.or(file_name) })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Paging {
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+async fn list(State(app): State<AppState>, Query(paging): Query<Paging>) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&app)?;
+    let page = paging.page.unwrap_or(1);
+    let per_page = paging.per_page.unwrap_or(50);
+    if page < 1 || !(1..=200).contains(&per_page) {
+        return Err(ApiError::validation("page", "page starts at 1 and per_page is 1-200"));
+    }
+    let documents =
+        app.db.documents(Page { offset: (page - 1) * per_page, limit: per_page }).await.map_err(ApiError::internal)?;
+    let total = app.db.document_count().await.map_err(ApiError::internal)?;
+    Ok(Json(serde_json::json!({ "documents": documents, "page": page, "per_page": per_page, "total": total })))
+}
+
+async fn show(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&app)?;
+    let doc = app.db.document(&id).await.map_err(ApiError::internal)?;
+    let doc = doc.ok_or_else(|| ApiError::NotFound(format!("no document {id}")))?;
+    Ok(Json(serde_json::to_value(doc).map_err(ApiError::internal)?))
+}
+
+async fn remove(State(app): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    admin(&app)?;
+    if !app.db.delete_document(&id).await.map_err(ApiError::internal)? {
+        return Err(ApiError::NotFound(format!("no document {id}")));
+    }
+    app.index.delete_document(&id).await.map_err(ApiError::internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn job(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&app)?;
+    let job = app.db.job(&id).await.map_err(ApiError::internal)?;
+    let job = job.ok_or_else(|| ApiError::NotFound(format!("no job {id}")))?;
+    Ok(Json(serde_json::to_value(job).map_err(ApiError::internal)?))
+}
