@@ -8,6 +8,15 @@ pgdir=$(mktemp -d /tmp/docent-pg.XXXXXX)
 cleanup() { scripts/pg.sh stop "$pgdir" || true; }
 trap cleanup EXIT
 
+# Real generated documentation sites for the HTML loader's tests (Sphinx and mdBook output).
+for pkg in python3.11-doc rust-doc; do
+  if ! dpkg -s "$pkg" >/dev/null 2>&1; then
+    echo "==> installing $pkg (test corpus)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq "$pkg" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$pkg" >/dev/null; }
+  fi
+done
+
 echo "==> starting PostgreSQL on loopback"
 DOCENT_TEST_POSTGRES_URL=$(scripts/pg.sh start "$pgdir")
 export DOCENT_TEST_POSTGRES_URL

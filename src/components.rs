@@ -26,13 +26,21 @@ impl Components {
     /// Connects, migrates (or refuses when migrations are pending and auto-migrate is off),
     /// loads the embedder and opens the index, checking it was built by the same model.
     pub async fn open(settings: &Settings) -> Result<Self, StartupError> {
+        let components = Self::open_unchecked(settings).await?;
+        let (model, dimension) = (components.embedder.model_id().to_owned(), components.embedder.dimension());
+        components.index.ensure_model(&model, dimension).await?;
+        Ok(components)
+    }
+
+    /// Like [`Components::open`] without checking that the index was built by this embedder
+    /// (for `docent index rebuild`, which replaces it).
+    pub async fn open_unchecked(settings: &Settings) -> Result<Self, StartupError> {
         let db = Db::connect(settings).await?;
         ensure_migrated(&db, settings).await?;
         let embedder = load_embedder(settings).await?;
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|source| StartupError::DataDir { path: settings.data_dir.display().to_string(), source })?;
         let index: Arc<dyn VectorIndex> = Arc::new(EmbeddedIndex::open(&settings.data_dir.join("index.db")).await?);
-        index.ensure_model(embedder.model_id(), embedder.dimension()).await?;
         let retriever = Retriever::new(embedder.clone(), index.clone(), settings.retrieve.clone());
         Ok(Self { db, embedder, index, retriever })
     }

@@ -137,6 +137,21 @@ impl Db {
         Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(document_id).fetch_all(pool).await?))
     }
 
+    /// Up to `limit` chunks whose vector was made by another model (or is missing):
+    /// (id, heading path, text).
+    pub async fn stale_chunks(&self, model: &str, limit: i64) -> Result<Vec<(String, String, String)>, DbError> {
+        let sql = "SELECT id, heading_path, text FROM chunks \
+                   WHERE embedding IS NULL OR embedding_model IS NULL OR embedding_model <> $1 ORDER BY id LIMIT $2";
+        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(model).bind(limit).fetch_all(pool).await?))
+    }
+
+    /// Stores a chunk's new vector.
+    pub async fn set_chunk_embedding(&self, id: &str, embedding: &[u8], model: &str) -> Result<(), DbError> {
+        on_pool!(self, pool => sqlx::query("UPDATE chunks SET embedding = $2, embedding_model = $3 WHERE id = $1")
+            .bind(id).bind(embedding).bind(model).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     pub async fn chunk_count(&self) -> Result<i64, DbError> {
         let (n,): (i64,) = on_pool!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM chunks").fetch_one(pool).await?);
         Ok(n)

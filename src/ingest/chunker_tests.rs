@@ -128,11 +128,8 @@ fn chunks_never_cross_sections() {
 
 #[test]
 fn squad_book_chunk_sizes() {
-    let dir = std::path::Path::new("/work/shared/eval/squad-dev/book");
-    if !dir.exists() {
-        return;
-    }
-    let (docs, skipped) = crate::ingest::load_paths(&[dir.into()], &LoadOptions::default());
+    let dir = crate::ingest::test_support::squad_book();
+    let (docs, skipped) = crate::ingest::load_paths(&[dir], &LoadOptions::default());
     assert!(skipped.is_empty());
     let chunks: Vec<Chunk> =
         docs.iter().flat_map(|d| chunk_document(d, &ChunkOptions::default(), &whitespace_tokens)).collect();

@@ -60,10 +60,11 @@ fn sphinx_body_headerlinks_and_api_entries() {
 
 #[test]
 fn real_python_docs() {
-    let path = Path::new("/usr/share/doc/python3.11/html/tutorial/controlflow.html");
-    if !path.exists() {
-        return;
-    }
+    let path = crate::ingest::test_support::required_file(
+        "/usr/share/doc/python3.11/html/tutorial/controlflow.html",
+        "python3.11-doc",
+    );
+    let path = path.as_path();
     let doc = load(path);
     assert_eq!(doc.title, "4. More Control Flow Tools");
     let s = doc.sections.iter().find(|s| s.anchor.as_deref() == Some("if-statements")).unwrap();
@@ -75,10 +76,11 @@ fn real_python_docs() {
 
 #[test]
 fn real_rust_book() {
-    let path = Path::new("/usr/share/doc/rust-doc/html/book/ch04-01-what-is-ownership.html");
-    if !path.exists() {
-        return;
-    }
+    let path = crate::ingest::test_support::required_file(
+        "/usr/share/doc/rust-doc/html/book/ch04-01-what-is-ownership.html",
+        "rust-doc",
+    );
+    let path = path.as_path();
     let doc = load(path);
     assert_eq!(doc.title, "What Is Ownership?");
     let s = doc.sections.iter().find(|s| s.anchor.as_deref() == Some("the-stack-and-the-heap")).unwrap();

@@ -348,6 +348,24 @@ pub(crate) mod test_support {
     pub fn fixture(p: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(p)
     }
+
+    /// The development book (`DOCENT_SQUAD_DIR` or `../shared/eval/squad-dev` beside the crate).
+    /// Its absence fails the test: it ships with the repository's shared files.
+    pub fn squad_book() -> PathBuf {
+        let root = std::env::var_os("DOCENT_SQUAD_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/squad-dev"));
+        let book = root.join("book");
+        assert!(book.is_dir(), "{} is missing (set DOCENT_SQUAD_DIR)", book.display());
+        book
+    }
+
+    /// A file from a Debian documentation package; `make test` installs the package.
+    pub fn required_file(path: &str, package: &str) -> PathBuf {
+        let path = PathBuf::from(path);
+        assert!(path.exists(), "{} is missing: `apt-get install {package}` (make test does)", path.display());
+        path
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,41 @@
+//! Embedding throughput of the local MiniLM on the texts of a JSONL file (one JSON string per
+//! line), the same texts `bench/torch_embed.py` feeds PyTorch. Prints chunks/s, mean tokens and
+//! the share of the machine's peak sgemm FLOP/s it reaches.
+//!
+//! `cargo run --release --example embed -- TEXTS.jsonl [THREADS] [BATCH]`
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use docent::embed::Embedder;
+use docent::embed::local::{LocalEmbedder, LocalEmbedderOptions, default_model_dir};
+
+/// Multiply-accumulates per token of MiniLM-L6's encoder (6 layers, d=384, FFN 1536).
+const MACS_PER_TOKEN: f64 = 6.0 * (4.0 * 384.0 * 384.0 + 2.0 * 384.0 * 1536.0);
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let path = PathBuf::from(args.get(1).expect("usage: embed TEXTS.jsonl [THREADS] [BATCH]"));
+    let threads = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2);
+    let batch_size = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(16);
+    let texts: Vec<String> = std::fs::read_to_string(&path)
+        .expect("texts file")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("a JSON string per line"))
+        .collect();
+    let embedder =
+        LocalEmbedder::load(&default_model_dir(), LocalEmbedderOptions { threads, batch_size }).expect("model");
+    let tokens: usize = texts.iter().map(|t| embedder.count_tokens(t).min(254) + 2).sum();
+    embedder.embed_blocking(&texts[..texts.len().min(32)]).expect("warm-up");
+    let started = Instant::now();
+    embedder.embed_blocking(&texts).expect("embedding");
+    let seconds = started.elapsed().as_secs_f64();
+    let rate = texts.len() as f64 / seconds;
+    let gflops = 2.0 * MACS_PER_TOKEN * tokens as f64 / seconds / 1e9;
+    println!(
+        "docent embed: {} chunks, {:.0} tokens/chunk, threads {threads}, batch {batch_size}: {rate:.1} chunks/s, {gflops:.1} GFLOP/s",
+        texts.len(),
+        tokens as f64 / texts.len() as f64
+    );
+}
