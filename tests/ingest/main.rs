@@ -287,3 +287,15 @@ async fn health_reports_the_vector_store_and_the_embedder() {
     assert_eq!(body["services"]["vector_store"], "active");
     assert_eq!(body["services"]["embedder"], "active");
 }
+
+#[tokio::test]
+async fn a_server_sees_documents_ingested_by_another_process() {
+    let server = open_book().await;
+    let other = Components::open(&server.settings).await.expect("a second opener of the same data dir");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("new.md"), "# Narwhals\n\nNarwhals are toothed whales of the Arctic.\n").unwrap();
+    let options = SyncOptions::from_settings(&server.settings, false);
+    sync_paths(&other, &[dir.path().to_path_buf()], &options, &NoProgress).await.unwrap();
+    let hits = server.search("arctic toothed whale", SearchMode::Dense).await;
+    assert!(hits.first().is_some_and(|h| h.text.contains("Narwhals")), "dense search sees the outside write: {hits:?}");
+}

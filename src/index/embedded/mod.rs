@@ -81,6 +81,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use std::sync::atomic::AtomicI64;
+
 use tokio::sync::{Mutex, RwLock};
 
 pub use dense::{DenseState, RowFilter};
@@ -102,6 +104,9 @@ struct Inner {
     state: Arc<RwLock<DenseState>>,
     writer: Mutex<()>,
     threads: usize,
+    /// The store generation `state` reflects; a different one in the file means another
+    /// process (e.g. `docent ingest` beside a running server) wrote, and `state` is reloaded.
+    generation: AtomicI64,
 }
 
 impl EmbeddedIndex {
@@ -110,7 +115,7 @@ impl EmbeddedIndex {
     pub async fn open(path: &Path) -> Result<Self, IndexError> {
         let started = std::time::Instant::now();
         let store = Store::open(path).await?;
-        let state = write::load_state(&store).await?;
+        let (state, generation) = write::load_consistent(&store).await?;
         tracing::info!(
             path = %path.display(),
             chunks = state.len(),
@@ -120,7 +125,13 @@ impl EmbeddedIndex {
             "embedded index opened"
         );
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
-        let inner = Inner { store, state: Arc::new(RwLock::new(state)), writer: Mutex::new(()), threads };
+        let inner = Inner {
+            store,
+            state: Arc::new(RwLock::new(state)),
+            writer: Mutex::new(()),
+            threads,
+            generation: AtomicI64::new(generation),
+        };
         Ok(Self { inner: Arc::new(inner) })
     }
 

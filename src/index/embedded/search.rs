@@ -28,6 +28,7 @@ impl Inner {
             SearchMode::Hybrid => query.fusion.candidates.max(query.k),
             SearchMode::Bm25 | SearchMode::Dense => query.k,
         };
+        self.refresh_if_stale().await?;
         let guard = self.state.clone().read_owned().await;
         let vector = prepare_vector(query, guard.dim())?;
         let bm25 = match query.mode {

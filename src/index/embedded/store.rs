@@ -142,6 +142,27 @@ impl Store {
         Ok(())
     }
 
+    /// The write generation: bumped by every committed write, from any process.
+    pub async fn generation(&self) -> Result<i64, IndexError> {
+        let value: Option<(String,)> = sqlx::query_as("SELECT value FROM meta WHERE key = 'generation'")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.err("read generation", e))?;
+        Ok(value.and_then(|(v,)| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// Bumps the write generation inside the caller's transaction; returns the new value.
+    pub async fn bump_generation(&self, tx: &mut Transaction<'_, Sqlite>) -> Result<i64, IndexError> {
+        let (value,): (String,) = sqlx::query_as(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1') \
+             ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) RETURNING value",
+        )
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| self.err("bump generation", e))?;
+        value.parse().map_err(|_| self.corrupt(format!("meta.generation is `{value}`")))
+    }
+
     /// Corruption error for this file.
     pub fn corrupt(&self, detail: String) -> IndexError {
         IndexError::Corrupt { location: self.location.clone(), detail }

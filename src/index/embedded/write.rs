@@ -11,6 +11,7 @@ use super::scan::normalize;
 use super::store::Store;
 use crate::index::{IndexChunk, IndexError};
 use sqlx::{Sqlite, Transaction};
+use std::sync::atomic::Ordering;
 
 /// Reads the recorded model and every stored vector into a fresh state.
 pub(super) async fn load_state(store: &Store) -> Result<DenseState, IndexError> {
@@ -40,6 +41,18 @@ pub(super) async fn load_state(store: &Store) -> Result<DenseState, IndexError> 
     Ok(state)
 }
 
+/// Loads the state together with the generation it reflects, retrying when another process
+/// commits while the pages are read.
+pub(super) async fn load_consistent(store: &Store) -> Result<(DenseState, i64), IndexError> {
+    loop {
+        let before = store.generation().await?;
+        let state = load_state(store).await?;
+        if store.generation().await? == before {
+            return Ok((state, before));
+        }
+    }
+}
+
 /// Checks chunk ownership, dimension and finiteness; normalises vectors.
 fn validate(document_id: &str, dim: usize, chunks: &mut [IndexChunk]) -> Result<(), IndexError> {
     for chunk in chunks.iter_mut() {
@@ -60,6 +73,24 @@ fn validate(document_id: &str, dim: usize, chunks: &mut [IndexChunk]) -> Result<
 }
 
 impl Inner {
+    /// Reloads the in-memory state when another process has written to the file since it
+    /// was loaded. Costs one indexed read when nothing changed.
+    pub(super) async fn refresh_if_stale(&self) -> Result<(), IndexError> {
+        if self.store.generation().await? == self.generation.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let _writer = self.writer.lock().await;
+        if self.store.generation().await? == self.generation.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let (fresh, generation) = load_consistent(&self.store).await?;
+        let mut state = self.state.write().await;
+        *state = fresh;
+        self.generation.store(generation, Ordering::SeqCst);
+        tracing::info!(location = %self.store.location, generation, "index reloaded after an outside write");
+        Ok(())
+    }
+
     /// Records the model on first use; errors if a different one is recorded.
     pub(super) async fn ensure_model(&self, model_id: &str, dimension: usize) -> Result<(), IndexError> {
         if dimension == 0 {
@@ -79,8 +110,10 @@ impl Inner {
             None => {
                 let mut tx = self.store.begin().await?;
                 self.store.set_model(&mut tx, model_id, dimension).await?;
+                let generation = self.store.bump_generation(&mut tx).await?;
                 let mut state = self.state.write().await;
                 tx.commit().await.map_err(|e| self.store.err("commit model", e))?;
+                self.generation.store(generation, Ordering::SeqCst);
                 // No model means no chunks (see `load_state`/`clear`).
                 *state = DenseState::new(dimension);
                 tracing::info!(model = model_id, dimension, "index embedding model recorded");
@@ -105,11 +138,13 @@ impl Inner {
         validate(document_id, dim, &mut chunks)?;
         let mut tx = self.store.begin().await?;
         let update = self.stage(&mut tx, document_id, version, dim, chunks).await?;
+        let generation = self.store.bump_generation(&mut tx).await?;
         let rows = update.rows.len();
         {
             let mut state = self.state.write().await;
             tx.commit().await.map_err(|e| self.store.err("commit document", e))?;
             state.apply(update);
+            self.generation.store(generation, Ordering::SeqCst);
         }
         tracing::debug!(
             document_id,
@@ -154,9 +189,11 @@ impl Inner {
         let _writer = self.writer.lock().await;
         let mut tx = self.store.begin().await?;
         self.store.clear(&mut tx).await?;
+        let generation = self.store.bump_generation(&mut tx).await?;
         let mut state = self.state.write().await;
         tx.commit().await.map_err(|e| self.store.err("commit clear", e))?;
         *state = DenseState::new(0);
+        self.generation.store(generation, Ordering::SeqCst);
         tracing::info!(location = %self.store.location, "index cleared");
         Ok(())
     }
