@@ -75,6 +75,8 @@ pub struct IngestSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct RetrieveSettings {
     pub k: usize,
+    pub fusion: crate::index::FusionMethod,
+    pub alpha: f32,
     pub rrf_k: f32,
     pub bm25_weight: f32,
     pub dense_weight: f32,
@@ -95,7 +97,15 @@ impl Default for IngestSettings {
 
 impl Default for RetrieveSettings {
     fn default() -> Self {
-        Self { k: 8, rrf_k: 20.0, bm25_weight: 1.0, dense_weight: 0.6, candidates: 50 }
+        Self {
+            k: 8,
+            fusion: crate::index::FusionMethod::Convex,
+            alpha: 0.5,
+            rrf_k: 20.0,
+            bm25_weight: 1.0,
+            dense_weight: 0.6,
+            candidates: 50,
+        }
     }
 }
 

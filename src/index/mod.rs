@@ -110,7 +110,18 @@ pub struct IndexFilter {
     pub chapter: Option<String>,
 }
 
-/// Reciprocal-rank-fusion parameters.
+/// How the two rankings are combined.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FusionMethod {
+    /// `α·dense + (1−α)·bm25` over min-max-normalised scores.
+    #[default]
+    Convex,
+    /// Reciprocal-rank fusion.
+    Rrf,
+}
+
+/// Fusion parameters (convex combination or reciprocal-rank fusion).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FusionParams {
     /// RRF rank constant `k` (default 60).
@@ -122,11 +133,21 @@ pub struct FusionParams {
     /// Candidates taken from each side before fusion in hybrid mode (at least
     /// `IndexQuery::k`); single-side modes take exactly `k`.
     pub candidates: usize,
+    /// Convex (default) or RRF.
+    #[serde(default)]
+    pub method: FusionMethod,
+    /// Weight of the dense side in convex fusion (0–1; default 0.5).
+    #[serde(default = "half")]
+    pub alpha: f32,
+}
+
+fn half() -> f32 {
+    0.5
 }
 
 impl Default for FusionParams {
     fn default() -> Self {
-        Self { k: 60.0, bm25_weight: 1.0, dense_weight: 1.0, candidates: 100 }
+        Self { k: 60.0, bm25_weight: 1.0, dense_weight: 1.0, candidates: 100, method: FusionMethod::Convex, alpha: 0.5 }
     }
 }
 

@@ -100,6 +100,8 @@ impl Retriever {
                 bm25_weight: self.settings.bm25_weight,
                 dense_weight: self.settings.dense_weight,
                 candidates: self.settings.candidates.max(k),
+                method: self.settings.fusion,
+                alpha: self.settings.alpha,
             },
         };
         let hits = self.index.search(&query).await?;
