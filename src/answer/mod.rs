@@ -3,6 +3,7 @@
 //! [`AnswerService`]), verify every citation, and refuse what the book does not support.
 //! Nothing here knows about HTTP.
 
+pub mod chat;
 pub mod citations;
 pub mod extractive;
 pub mod followup;

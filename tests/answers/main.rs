@@ -5,3 +5,7 @@
 mod common;
 
 mod calibration;
+mod chat;
+mod conversations;
+mod selection;
+mod support;
