@@ -5,6 +5,7 @@
 
 pub mod chat;
 pub mod citations;
+pub mod eval;
 pub mod extractive;
 pub mod followup;
 pub mod selection;

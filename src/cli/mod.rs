@@ -1,7 +1,9 @@
 //! The command line: one file per subcommand, each calling one library function.
 //! Exit codes: 0 success, 1 failure, 2 invalid configuration or usage.
 
+mod ask;
 mod config;
+mod eval;
 mod healthcheck;
 mod migrate;
 mod serve;
@@ -29,6 +31,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server.
     Serve,
+    /// Answer one question from the ingested book.
+    Ask(ask::AskArgs),
+    /// Measure quality against the ingested book (`eval answers --questions FILE`).
+    Eval(eval::EvalArgs),
     /// Apply, roll back, inspect or create database migrations.
     Migrate(migrate::MigrateArgs),
     /// Exit 0 if the local server's /health/live answers 200 within 2 s (for container health checks).
@@ -56,6 +62,8 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Command::Serve => serve::run(settings),
+        Command::Ask(args) => ask::run(settings, args),
+        Command::Eval(args) => eval::run(settings, args),
         Command::Migrate(args) => migrate::run(settings, args),
         Command::Healthcheck(args) => healthcheck::run(&settings, &args),
         Command::Config(args) => config::run(&settings, &args),

@@ -6,6 +6,7 @@ mod common;
 
 mod calibration;
 mod chat;
+mod cli;
 mod conversations;
 mod selection;
 mod support;
