@@ -45,3 +45,15 @@ async fn another_reader_gets_404_on_my_conversation() {
     let delete = app.client.delete(app.url(&path)).header("cookie", &mine).send().await.unwrap();
     assert_eq!(delete.status(), 204);
 }
+
+#[tokio::test]
+async fn a_follow_up_in_a_conversation_retrieves_the_passage_of_the_earlier_question() {
+    let app = app_with_book().await;
+    let first = chat(&app, json!({ "message": "Who did the Normans fight at the Battle of Hastings?" }), None).await;
+    let cookie = session_cookie(&first);
+    let id = first.json::<serde_json::Value>().await.unwrap()["conversation_id"].as_str().unwrap().to_owned();
+    let follow_up = json!({ "message": "and in what year was it?", "conversation_id": id });
+    let answer: serde_json::Value = chat(&app, follow_up, Some(&cookie)).await.json().await.unwrap();
+    assert_eq!(answer["status"], "answered", "{answer}");
+    assert!(answer["answer"].as_str().unwrap().contains("1066"), "{answer}");
+}

@@ -41,3 +41,15 @@ async fn a_selection_too_short_to_answer_asks_to_widen_to_the_chapter() {
     assert_eq!(answer["status"], "insufficient_context");
     assert!(answer["answer"].as_str().unwrap().contains("chapter"));
 }
+
+#[tokio::test]
+async fn chapter_mode_answers_from_the_passage_and_the_rest_of_its_chapter() {
+    let app = app_with_book().await;
+    let document_id = normans_document_id(&app).await;
+    let body = json!({ "message": "Who was the duke at the Battle of Hastings?", "selected_text": PASSAGE,
+                       "selection_source": { "document_id": document_id }, "mode": "chapter" });
+    let answer: serde_json::Value = chat(&app, body, None).await.json().await.unwrap();
+    assert_eq!(answer["status"], "answered", "{answer}");
+    assert!(answer["answer"].as_str().unwrap().contains("William"), "{answer}");
+    assert!(answer["citations"].as_array().is_some_and(|c| !c.is_empty()));
+}
