@@ -4,7 +4,8 @@ use docent::answer::followup::retrieval_query;
 use docent::llm::ChatMessage;
 use serde_json::json;
 
-use crate::support::{app_with_book, chat, session_cookie};
+use crate::common::{fresh_postgres_database, set_database_url};
+use crate::support::{app_with_book, app_with_book_configured, chat, session_cookie};
 
 #[test]
 fn a_follow_up_borrows_the_key_terms_of_the_previous_question() {
@@ -56,4 +57,20 @@ async fn a_follow_up_in_a_conversation_retrieves_the_passage_of_the_earlier_ques
     let answer: serde_json::Value = chat(&app, follow_up, Some(&cookie)).await.json().await.unwrap();
     assert_eq!(answer["status"], "answered", "{answer}");
     assert!(answer["answer"].as_str().unwrap().contains("1066"), "{answer}");
+}
+
+#[tokio::test]
+async fn conversations_are_stored_and_isolated_on_postgres_too() {
+    let url = fresh_postgres_database().await;
+    let app = app_with_book_configured(|s| set_database_url(s, &url)).await;
+    let first = chat(&app, json!({ "message": "Who was the Norse leader?" }), None).await;
+    let cookie = session_cookie(&first);
+    let id = first.json::<serde_json::Value>().await.unwrap()["conversation_id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/conversations/{id}");
+    let mine = app.client.get(app.url(&path)).header("cookie", &cookie).send().await.unwrap();
+    let conversation: serde_json::Value = mine.json().await.unwrap();
+    assert_eq!(conversation["messages"][1]["status"], "answered");
+    assert!(conversation["messages"][1]["citations"][0]["quote"].is_string(), "{conversation}");
+    let theirs = app.client.get(app.url(&path)).header("cookie", format!("docent_anon={}", "cd".repeat(32)));
+    assert_eq!(theirs.send().await.unwrap().status(), 404);
 }

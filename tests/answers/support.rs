@@ -2,6 +2,7 @@
 
 use axum::Router;
 use docent::components::Components;
+use docent::config::Settings;
 use docent::ingest::sync::{NoProgress, SyncOptions, sync_paths};
 use serde_json::Value;
 
@@ -10,7 +11,12 @@ use crate::common::{TestApp, spawn_app_with};
 
 /// The app with `normans.md` ingested.
 pub async fn app_with_book() -> TestApp {
-    let app = spawn_app_with(|_| {}, Router::new()).await;
+    app_with_book_configured(|_| {}).await
+}
+
+/// The app with `normans.md` ingested, after `configure` adjusts its settings.
+pub async fn app_with_book_configured(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let app = spawn_app_with(configure, Router::new()).await;
     let book = tempfile::tempdir().unwrap();
     std::fs::copy(squad_dir().join("book/normans.md"), book.path().join("normans.md")).unwrap();
     let state = &app.state;
