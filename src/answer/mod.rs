@@ -8,6 +8,7 @@ pub mod citations;
 pub mod eval;
 pub mod extractive;
 pub mod followup;
+pub mod llm;
 pub mod selection;
 pub mod text;
 
@@ -132,12 +133,20 @@ pub struct AnswerService {
     retriever: Retriever,
     db: Db,
     extractive: Arc<Extractive>,
+    llm: Option<llm::LlmGenerator>,
 }
 
 impl AnswerService {
     pub fn new(retriever: Retriever, db: Db, params: ExtractiveParams) -> Self {
         let extractive = Arc::new(Extractive::new(retriever.embedder().clone(), params));
-        Self { retriever, db, extractive }
+        Self { retriever, db, extractive, llm: None }
+    }
+
+    /// Writes answers with `model` (e.g. a [`crate::llm::resilience::build_chain`] chain); the
+    /// extractive generator still gates refusals and answers when the model fails.
+    pub fn with_chat_model(mut self, model: Arc<dyn crate::llm::ChatModel>) -> Self {
+        self.llm = Some(llm::LlmGenerator::new(model));
+        self
     }
 
     /// Answers one question.
@@ -151,8 +160,13 @@ impl AnswerService {
         let filter = IndexFilter { chapter: request.chapter.clone(), document_id: None };
         let hits = self.retrieve(&query, filter).await?;
         let retrieved = Instant::now();
-        let draft = self.extractive.draft(&query, &hits).await?;
+        let mut draft = self.extractive.draft(&query, &hits).await?;
+        let mut provider = "extractive".to_owned();
+        if let (Some(llm), true) = (&self.llm, draft.supported) {
+            provider = self.rewrite_with_llm(llm, &mut draft, &request, &hits).await;
+        }
         let mut answer = shape(draft, &hits, query);
+        answer.provider = provider;
         answer.timings_ms = timings(started, retrieved);
         Ok(answer)
     }
@@ -161,6 +175,32 @@ impl AnswerService {
     pub async fn answer_events(&self, request: AnswerRequest) -> Result<Vec<AnswerEvent>, AnswerError> {
         let answer = self.answer(request).await?;
         Ok(events(answer))
+    }
+
+    /// Replaces the draft with the model's answer; returns the provider that wrote it.
+    async fn rewrite_with_llm(
+        &self,
+        llm: &llm::LlmGenerator,
+        draft: &mut extractive::Draft,
+        request: &AnswerRequest,
+        hits: &[SearchHit],
+    ) -> String {
+        let context = &hits[..hits.len().min(self.extractive.params().chunks)];
+        match llm.generate(&request.message, &request.history, context).await {
+            Ok(llm::Generated { text: Some(text), citations }) => {
+                draft.text = text;
+                draft.citations = citations;
+                llm.name().to_owned()
+            }
+            Ok(llm::Generated { text: None, .. }) => {
+                draft.supported = false;
+                llm.name().to_owned()
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "chat model failed; answering extractively");
+                "extractive".to_owned()
+            }
+        }
     }
 
     async fn retrieve(&self, query: &str, filter: IndexFilter) -> Result<Vec<SearchHit>, AnswerError> {

@@ -8,5 +8,6 @@ mod calibration;
 mod chat;
 mod cli;
 mod conversations;
+mod llm;
 mod selection;
 mod support;
