@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::answer::{AnswerService, ExtractiveParams};
 use crate::components::Components;
 use crate::config::Settings;
 use crate::db::DbError;
@@ -83,6 +84,11 @@ impl Application {
             index: components.index.clone(),
             retriever: components.retriever.clone(),
             jobs,
+            answers: AnswerService::new(
+                components.retriever.clone(),
+                components.db.clone(),
+                ExtractiveParams::default(),
+            ),
         };
         let router = app(state.clone(), extra);
         Ok(Self { listener, state, router })

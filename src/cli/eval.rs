@@ -1,11 +1,15 @@
 //! `docent eval retrieval --questions FILE.jsonl [--k 1,5,10] [--json]`: hit@k and MRR for
 //! hybrid, BM25-only and dense-only retrieval over the ingested book.
+//! `docent eval answers --questions FILE.jsonl [--json]`: contains-gold, false-refusal and
+//! refusal rates of the answers.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::answer::eval::{evaluate, parse_questions};
+use crate::answer::{AnswerService, ExtractiveParams};
 use crate::components::Components;
 use crate::config::Settings;
 use crate::eval::{RetrievalReport, evaluate_retrieval, read_questions};
@@ -29,11 +33,26 @@ enum EvalWhat {
         #[arg(long)]
         json: bool,
     },
+    /// Answer quality: contains-gold, false-refusal and refusal rates.
+    Answers {
+        /// JSON lines: {"question", "answers": [..], "answerable": bool}.
+        #[arg(long)]
+        questions: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(settings: Settings, args: EvalArgs) -> ExitCode {
     let _guard = super::cli_telemetry(&settings);
-    let EvalWhat::Retrieval { questions, k, json } = args.what;
+    match args.what {
+        EvalWhat::Retrieval { questions, k, json } => retrieval(settings, questions, k, json),
+        EvalWhat::Answers { questions, json } => answers(settings, questions, json),
+    }
+}
+
+fn retrieval(settings: Settings, questions: PathBuf, k: Vec<usize>, json: bool) -> ExitCode {
     let questions = match read_questions(&questions) {
         Ok(q) => q,
         Err(err) => return super::fail(&err),
@@ -66,4 +85,31 @@ fn print_table(report: &RetrievalReport) {
         let cells: Vec<String> = m.hits.iter().map(|(_, v)| format!("{v:.3}")).collect();
         println!("| {:?} | {} | {:.3} | {:.1} |", m.mode, cells.join(" | "), m.mrr, m.p50_ms);
     }
+}
+
+fn answers(settings: Settings, questions: PathBuf, json: bool) -> ExitCode {
+    let questions = match std::fs::read_to_string(&questions).map(|t| parse_questions(&t)) {
+        Ok(Ok(questions)) => questions,
+        Ok(Err(err)) => return super::fail(&err),
+        Err(err) => return super::fail(&err),
+    };
+    super::runtime().block_on(async move {
+        let components = match Components::open(&settings).await {
+            Ok(c) => c,
+            Err(err) => return super::fail(&err),
+        };
+        let service = AnswerService::new(components.retriever, components.db, ExtractiveParams::default());
+        match evaluate(&service, &questions).await {
+            Ok(report) if json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+            Ok(r) => {
+                println!("questions             {} ({} answerable)", r.questions, r.answerable);
+                println!("contains gold         {:.3}", r.contains_gold);
+                println!("false refusal         {:.3}", r.false_refusal);
+                println!("refused unanswerable  {:.3}", r.refused_unanswerable);
+                println!("mean latency          {:.1} ms", r.mean_latency_ms);
+            }
+            Err(err) => return super::fail(&err),
+        }
+        ExitCode::SUCCESS
+    })
 }

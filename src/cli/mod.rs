@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each calling one library function.
 //! Exit codes: 0 success, 1 failure, 2 invalid configuration or usage.
 
+mod ask;
 mod config;
 mod eval;
 mod healthcheck;
@@ -33,6 +34,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server.
     Serve,
+    /// Answer one question from the ingested book.
+    Ask(ask::AskArgs),
+    /// Measure retrieval or answer quality on a question set (`eval retrieval|answers --questions FILE`).
+    Eval(eval::EvalArgs),
     /// Apply, roll back, inspect or create database migrations.
     Migrate(migrate::MigrateArgs),
     /// Exit 0 if the local server's /health/live answers 200 within 2 s (for container health checks).
@@ -45,8 +50,6 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Search the ingested book from the terminal.
     Search(search::SearchArgs),
-    /// Measure retrieval quality on a question set.
-    Eval(eval::EvalArgs),
     /// Rebuild or inspect the search index.
     Index(index::IndexArgs),
 }
@@ -68,12 +71,13 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Command::Serve => serve::run(settings),
+        Command::Ask(args) => ask::run(settings, args),
+        Command::Eval(args) => eval::run(settings, args),
         Command::Migrate(args) => migrate::run(settings, args),
         Command::Healthcheck(args) => healthcheck::run(&settings, &args),
         Command::Config(args) => config::run(&settings, &args),
         Command::Ingest(args) => ingest::run(settings, args),
         Command::Search(args) => search::run(settings, args),
-        Command::Eval(args) => eval::run(settings, args),
         Command::Index(args) => index::run(settings, args),
         Command::Version(_) => unreachable!("handled above"),
     }

@@ -3,6 +3,7 @@
 //! and written once in SQL both dialects accept; [`on_pool!`] runs them on whichever pool is live.
 //! Only where the dialects really differ (migrations, backups) is there per-dialect code.
 
+pub mod conversations;
 pub mod documents;
 pub mod jobs;
 pub mod migrate;

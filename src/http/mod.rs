@@ -7,6 +7,7 @@ pub mod middleware;
 mod problem;
 pub mod routes;
 pub mod server;
+pub mod session;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use tower_http::timeout::TimeoutLayer;
 pub use error::ApiError;
 pub use extract::AppJson;
 
+use crate::answer::AnswerService;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::health::ServiceProbe;
@@ -43,6 +45,7 @@ pub struct AppState {
     pub index: Arc<dyn VectorIndex>,
     pub retriever: Retriever,
     pub jobs: JobRunner,
+    pub answers: AnswerService,
 }
 
 /// Whether the server is draining (shutting down): readiness answers 503 from then on.
@@ -69,6 +72,8 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .merge(routes::health::router())
         .merge(routes::search::router())
         .merge(routes::documents::router())
+        .merge(routes::chat::router())
+        .merge(routes::conversations::router())
         .merge(extra)
         .route_layer(axum::middleware::from_fn(middleware::record_route))
         .layer(DefaultBodyLimit::disable())

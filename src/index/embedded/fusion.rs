@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn rrf_rewards_agreement_and_keeps_raw_scores() {
-        let params = FusionParams::default();
+        let params = FusionParams { method: FusionMethod::Rrf, ..FusionParams::default() };
         let bm25 = [(1, 9.0), (2, 5.0), (3, 1.0)];
         let dense = [(2, 0.9), (3, 0.8)];
         let out = fuse(&bm25, &dense, &params, 10);
@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn weights_and_truncation() {
-        let params = FusionParams { bm25_weight: 0.0, ..FusionParams::default() };
+        let params = FusionParams { method: FusionMethod::Rrf, bm25_weight: 0.0, ..FusionParams::default() };
         let out = fuse(&[(1, 3.0)], &[(2, 0.5)], &params, 1);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].pk, 2);

@@ -1,0 +1,110 @@
+//! A chat turn inside a conversation: load the owner's conversation (or start one), record the
+//! question, answer it with the earlier turns as context, record the answer.
+
+use std::time::Instant;
+
+use super::{Answer, AnswerError, AnswerRequest, AnswerService};
+use crate::db::DbError;
+use crate::db::conversations::{NewMessage, Owner};
+use crate::llm::{ChatMessage, Role};
+
+/// Earlier messages handed to the generator.
+const HISTORY_TURNS: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// Absent, or another owner's. → 404.
+    #[error("no conversation {0}")]
+    ConversationNotFound(String),
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A started turn: the question is recorded, the answer's id reserved.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub conversation_id: String,
+    pub message_id: String,
+    history: Vec<ChatMessage>,
+}
+
+/// A finished turn.
+#[derive(Debug, Clone)]
+pub struct ChatReply {
+    pub conversation_id: String,
+    pub message_id: String,
+    pub answer: Answer,
+}
+
+impl AnswerService {
+    /// Opens (or creates) the owner's conversation and records the question.
+    pub async fn begin_turn(
+        &self,
+        owner: &Owner,
+        conversation_id: Option<&str>,
+        message: &str,
+    ) -> Result<Turn, ChatError> {
+        let (conversation_id, history) = match conversation_id {
+            Some(id) => {
+                let conversation = self.db.conversation_of(owner, id).await?;
+                let conversation = conversation.ok_or_else(|| ChatError::ConversationNotFound(id.to_owned()))?;
+                (conversation.id, self.history(id).await?)
+            }
+            None => {
+                let title: String = message.chars().take(80).collect();
+                (self.db.create_conversation(owner, &title).await?.id, Vec::new())
+            }
+        };
+        let user_message = new_id();
+        self.db
+            .append_message(NewMessage {
+                id: &user_message,
+                conversation_id: &conversation_id,
+                role: "user",
+                content: message,
+                citations: serde_json::json!([]),
+                status: None,
+                provider: None,
+                latency_ms: None,
+            })
+            .await?;
+        Ok(Turn { conversation_id, message_id: new_id(), history })
+    }
+
+    /// Answers the turn's question and records the answer.
+    pub async fn finish_turn(&self, turn: Turn, mut request: AnswerRequest) -> Result<ChatReply, ChatError> {
+        let started = Instant::now();
+        request.history = turn.history;
+        let answer = self.answer(request).await?;
+        let citations = serde_json::to_value(&answer.citations).unwrap_or_default();
+        self.db
+            .append_message(NewMessage {
+                id: &turn.message_id,
+                conversation_id: &turn.conversation_id,
+                role: "assistant",
+                content: &answer.answer,
+                citations,
+                status: Some(answer.status.as_str()),
+                provider: Some(&answer.provider),
+                latency_ms: Some(started.elapsed().as_millis().min(i32::MAX as u128) as i32),
+            })
+            .await?;
+        Ok(ChatReply { conversation_id: turn.conversation_id, message_id: turn.message_id, answer })
+    }
+
+    async fn history(&self, conversation_id: &str) -> Result<Vec<ChatMessage>, ChatError> {
+        let messages = self.db.messages_of(conversation_id).await?;
+        let skip = messages.len().saturating_sub(HISTORY_TURNS);
+        let turn = |m: &crate::db::conversations::MessageRecord| ChatMessage {
+            role: if m.role == "user" { Role::User } else { Role::Assistant },
+            content: m.content.clone(),
+        };
+        Ok(messages.iter().skip(skip).map(turn).collect())
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,66 @@
+//! Answer-quality evaluation over a question file (JSON lines with `question`, `answers` and
+//! `answerable`), as `docent eval answers` reports it against the ingested book.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AnswerError, AnswerRequest, AnswerService, AnswerStatus};
+
+/// One evaluation question.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EvalQuestion {
+    pub question: String,
+    #[serde(default)]
+    pub answers: Vec<String>,
+    #[serde(default = "yes")]
+    pub answerable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Rates over the answerable and the unanswerable questions.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EvalReport {
+    pub questions: usize,
+    pub answerable: usize,
+    /// Answered, and the answer contains a gold answer (case-insensitive).
+    pub contains_gold: f64,
+    /// Answerable questions refused or judged insufficient.
+    pub false_refusal: f64,
+    /// Unanswerable questions refused.
+    pub refused_unanswerable: f64,
+    pub mean_latency_ms: f64,
+}
+
+/// Parses a JSON-lines question file.
+pub fn parse_questions(text: &str) -> Result<Vec<EvalQuestion>, serde_json::Error> {
+    text.lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect()
+}
+
+/// Asks every question and tallies the outcomes.
+pub async fn evaluate(service: &AnswerService, questions: &[EvalQuestion]) -> Result<EvalReport, AnswerError> {
+    let (mut gold, mut false_refusals, mut refused, mut latency) = (0usize, 0usize, 0usize, 0.0);
+    for q in questions {
+        let answer = service.answer(AnswerRequest { message: q.question.clone(), ..Default::default() }).await?;
+        latency += answer.timings_ms.total;
+        let answered = answer.status == AnswerStatus::Answered;
+        if q.answerable {
+            let text = answer.answer.to_lowercase();
+            gold += usize::from(answered && q.answers.iter().any(|g| text.contains(&g.to_lowercase())));
+            false_refusals += usize::from(!answered);
+        } else {
+            refused += usize::from(!answered);
+        }
+    }
+    let answerable = questions.iter().filter(|q| q.answerable).count();
+    let rate = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+    Ok(EvalReport {
+        questions: questions.len(),
+        answerable,
+        contains_gold: rate(gold, answerable),
+        false_refusal: rate(false_refusals, answerable),
+        refused_unanswerable: rate(refused, questions.len() - answerable),
+        mean_latency_ms: latency / questions.len().max(1) as f64,
+    })
+}

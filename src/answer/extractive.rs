@@ -1,0 +1,183 @@
+//! The offline generator: picks the sentences of the retrieved chunks that best answer the
+//! question (embedding similarity plus lexical overlap), cites each, and scores how well the
+//! book supports an answer at all — below the calibrated threshold the question is refused.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::citations::Citation;
+use super::text::{content_terms, overlap, sentences};
+use crate::embed::{EmbedError, EmbedKind, Embedder};
+use crate::retrieve::SearchHit;
+
+/// Sentence embeddings kept between questions (chunks repeat across questions).
+const CACHE_LIMIT: usize = 20_000;
+
+/// Tunables, calibrated on the squad-dev set (see `tests/answers/calibration.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct ExtractiveParams {
+    /// Retrieved chunks the sentences are drawn from.
+    pub chunks: usize,
+    /// Sentences in an answer.
+    pub sentences: usize,
+    /// Support below this is refused as out of scope.
+    pub refuse_below: f32,
+}
+
+impl Default for ExtractiveParams {
+    fn default() -> Self {
+        Self { chunks: 4, sentences: 2, refuse_below: 0.36 }
+    }
+}
+
+/// How strongly the retrieved text supports an answer (each in 0–1).
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Signals {
+    /// Best chunk cosine to the question.
+    pub top_cosine: f32,
+    /// Best sentence cosine to the question.
+    pub sentence_cosine: f32,
+    /// Fraction of the question's content words found in the retrieved chunks.
+    pub coverage: f32,
+    /// Combined support: what the threshold and the confidence are taken from.
+    pub support: f32,
+}
+
+/// An extractive answer before it is shaped for the caller.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// Chosen sentences with their `[n]` markers; empty when nothing clears the threshold.
+    pub text: String,
+    pub citations: Vec<Citation>,
+    pub signals: Signals,
+    pub supported: bool,
+}
+
+struct Candidate {
+    hit: usize,
+    position: usize,
+    text: String,
+    cosine: f32,
+    score: f32,
+}
+
+#[derive(Debug)]
+pub struct Extractive {
+    embedder: Arc<dyn Embedder>,
+    params: ExtractiveParams,
+    cache: Mutex<HashMap<String, Arc<Vec<f32>>>>,
+}
+
+impl Extractive {
+    pub fn new(embedder: Arc<dyn Embedder>, params: ExtractiveParams) -> Self {
+        Self { embedder, params, cache: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn params(&self) -> ExtractiveParams {
+        self.params
+    }
+
+    /// Answers `question` from `hits` (best first).
+    pub async fn draft(&self, question: &str, hits: &[SearchHit]) -> Result<Draft, EmbedError> {
+        self.draft_with_threshold(question, hits, self.params.refuse_below).await
+    }
+
+    /// Like [`Extractive::draft`] with another refusal threshold (0 never refuses).
+    pub async fn draft_with_threshold(
+        &self,
+        question: &str,
+        hits: &[SearchHit],
+        refuse_below: f32,
+    ) -> Result<Draft, EmbedError> {
+        let hits = &hits[..hits.len().min(self.params.chunks)];
+        let candidates = self.score_sentences(question, hits).await?;
+        let signals = signals(question, hits, &candidates);
+        let supported = signals.support >= refuse_below;
+        if !supported {
+            return Ok(Draft { text: String::new(), citations: Vec::new(), signals, supported });
+        }
+        let mut chosen = pick(candidates, self.params.sentences);
+        chosen.sort_by_key(|c| (c.hit, c.position));
+        let mut text = Vec::new();
+        let mut citations: Vec<Citation> = Vec::new();
+        for c in &chosen {
+            let n = match citations.iter().find(|cit| cit.chunk_id == hits[c.hit].chunk_id) {
+                Some(existing) if existing.quote.len() + c.text.len() < 400 => existing.n,
+                _ => {
+                    citations.push(Citation::from_hit(citations.len() + 1, &hits[c.hit], &c.text));
+                    citations.len()
+                }
+            };
+            text.push(format!("{} [{n}]", c.text));
+        }
+        Ok(Draft { text: text.join(" "), citations, signals, supported })
+    }
+
+    /// Every sentence of `hits`, scored against the question.
+    async fn score_sentences(&self, question: &str, hits: &[SearchHit]) -> Result<Vec<Candidate>, EmbedError> {
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for (h, hit) in hits.iter().enumerate() {
+            for (position, text) in sentences(&hit.text).into_iter().enumerate() {
+                candidates.push(Candidate { hit: h, position, text, cosine: 0.0, score: 0.0 });
+            }
+        }
+        let texts: Vec<String> = candidates.iter().map(|c| c.text.clone()).collect();
+        let vectors = self.embed_cached(&texts).await?;
+        let query = self.embedder.embed(&[question.to_owned()], EmbedKind::Query).await?.pop().unwrap_or_default();
+        let terms = content_terms(question);
+        for (c, v) in candidates.iter_mut().zip(&vectors) {
+            c.cosine = dot(&query, v);
+            let lexical = overlap(&terms, &content_terms(&c.text));
+            let chunk = hits[c.hit].cosine.unwrap_or(0.0);
+            c.score = 0.5 * c.cosine + 0.35 * lexical + 0.15 * chunk - 0.02 * c.hit as f32;
+        }
+        Ok(candidates)
+    }
+
+    async fn embed_cached(&self, texts: &[String]) -> Result<Vec<Arc<Vec<f32>>>, EmbedError> {
+        let missing: Vec<String> = {
+            let cache = self.cache.lock().expect("cache lock");
+            let mut missing: Vec<String> = texts.iter().filter(|t| !cache.contains_key(*t)).cloned().collect();
+            missing.dedup();
+            missing
+        };
+        let fresh =
+            if missing.is_empty() { Vec::new() } else { self.embedder.embed(&missing, EmbedKind::Document).await? };
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.len() + fresh.len() > CACHE_LIMIT {
+            cache.clear();
+        }
+        for (text, vector) in missing.into_iter().zip(fresh) {
+            cache.insert(text, Arc::new(vector));
+        }
+        Ok(texts.iter().map(|t| cache.get(t).cloned().unwrap_or_default()).collect())
+    }
+}
+
+/// The best `n` sentences, skipping near-duplicates (same text).
+fn pick(mut candidates: Vec<Candidate>, n: usize) -> Vec<Candidate> {
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut chosen: Vec<Candidate> = Vec::new();
+    for c in candidates {
+        if chosen.len() == n {
+            break;
+        }
+        if !chosen.iter().any(|k| k.text == c.text) {
+            chosen.push(c);
+        }
+    }
+    chosen
+}
+
+fn signals(question: &str, hits: &[SearchHit], candidates: &[Candidate]) -> Signals {
+    let top_cosine = hits.iter().filter_map(|h| h.cosine).fold(0.0_f32, f32::max);
+    let sentence_cosine = candidates.iter().map(|c| c.cosine).fold(0.0_f32, f32::max);
+    let all_text: String = hits.iter().map(|h| h.text.as_str()).collect::<Vec<_>>().join(" ");
+    let coverage = overlap(&content_terms(question), &content_terms(&all_text));
+    let support = (0.4 * top_cosine + 0.3 * sentence_cosine + 0.3 * coverage).clamp(0.0, 1.0);
+    Signals { top_cosine, sentence_cosine, coverage, support }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

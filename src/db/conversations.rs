@@ -1,0 +1,141 @@
+//! Conversations and their messages, always reached through their owner: a conversation of
+//! another owner is indistinguishable from one that does not exist.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::types::Json;
+
+use super::{Db, DbError};
+use crate::on_pool;
+
+/// Who a conversation belongs to: `anonymous` (a session cookie), `user` or `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub kind: &'static str,
+    pub id: String,
+}
+
+impl Owner {
+    pub fn anonymous(id: impl Into<String>) -> Self {
+        Self { kind: "anonymous", id: id.into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ConversationRecord {
+    pub id: String,
+    #[serde(skip)]
+    pub owner_kind: String,
+    #[serde(skip)]
+    pub owner_id: String,
+    pub title: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct MessageRecord {
+    pub id: String,
+    #[serde(skip)]
+    pub conversation_id: String,
+    pub role: String,
+    pub content: String,
+    pub citations: Json<serde_json::Value>,
+    pub status: Option<String>,
+    pub provider: Option<String>,
+    pub latency_ms: Option<i32>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A message to append.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub id: &'a str,
+    pub conversation_id: &'a str,
+    pub role: &'a str,
+    pub content: &'a str,
+    pub citations: serde_json::Value,
+    pub status: Option<&'a str>,
+    pub provider: Option<&'a str>,
+    pub latency_ms: Option<i32>,
+}
+
+const CONVERSATION_COLUMNS: &str = "id, owner_kind, owner_id, title, created_at, updated_at";
+const MESSAGE_COLUMNS: &str = "id, conversation_id, role, content, citations, status, provider, latency_ms, created_at";
+
+impl Db {
+    pub async fn create_conversation(&self, owner: &Owner, title: &str) -> Result<ConversationRecord, DbError> {
+        let now = Utc::now();
+        let record = ConversationRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            owner_kind: owner.kind.to_owned(),
+            owner_id: owner.id.clone(),
+            title: Some(title.to_owned()),
+            created_at: now,
+            updated_at: now,
+        };
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO conversations (id, owner_kind, owner_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&record.id).bind(&record.owner_kind).bind(&record.owner_id).bind(&record.title)
+        .bind(record.created_at).bind(record.updated_at)
+        .execute(pool).await.map(|_| ()))?;
+        Ok(record)
+    }
+
+    /// The conversation if it exists and belongs to `owner`.
+    pub async fn conversation_of(&self, owner: &Owner, id: &str) -> Result<Option<ConversationRecord>, DbError> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND owner_kind = $2 AND owner_id = $3"
+        );
+        Ok(
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(id).bind(owner.kind).bind(&owner.id).fetch_optional(pool).await?),
+        )
+    }
+
+    /// The owner's conversations, most recently active first.
+    pub async fn conversations_of(&self, owner: &Owner, limit: i64) -> Result<Vec<ConversationRecord>, DbError> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE owner_kind = $1 AND owner_id = $2 \
+             ORDER BY updated_at DESC LIMIT $3"
+        );
+        Ok(
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(owner.kind).bind(&owner.id).bind(limit).fetch_all(pool).await?),
+        )
+    }
+
+    /// Deletes the owner's conversation (and by cascade its messages). Returns whether it existed.
+    pub async fn delete_conversation(&self, owner: &Owner, id: &str) -> Result<bool, DbError> {
+        let done = on_pool!(self, pool => sqlx::query(
+            "DELETE FROM conversations WHERE id = $1 AND owner_kind = $2 AND owner_id = $3",
+        )
+        .bind(id).bind(owner.kind).bind(&owner.id).execute(pool).await?.rows_affected());
+        Ok(done > 0)
+    }
+
+    /// Appends a message and marks the conversation active.
+    pub async fn append_message(&self, message: NewMessage<'_>) -> Result<(), DbError> {
+        let now = Utc::now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO messages (id, conversation_id, role, content, citations, status, provider, latency_ms, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(message.id).bind(message.conversation_id).bind(message.role).bind(message.content)
+            .bind(Json(&message.citations)).bind(message.status).bind(message.provider).bind(message.latency_ms)
+            .bind(now)
+            .execute(&mut *tx).await?;
+            sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
+                .bind(now).bind(message.conversation_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// A conversation's messages, oldest first.
+    pub async fn messages_of(&self, conversation_id: &str) -> Result<Vec<MessageRecord>, DbError> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at, id");
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(conversation_id).fetch_all(pool).await?))
+    }
+}
