@@ -23,7 +23,7 @@ pub fn run(settings: &Settings, args: &HealthcheckArgs) -> ExitCode {
     let port = args.port.unwrap_or(settings.server.port);
     let timeout = Duration::from_millis(args.timeout_ms);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime starts");
-    match rt.block_on(tokio::time::timeout(timeout, probe(port))) {
+    match rt.block_on(async { tokio::time::timeout(timeout, probe(port)).await }) {
         Ok(Ok(200)) => ExitCode::SUCCESS,
         Ok(Ok(status)) => {
             eprintln!("unhealthy: /health/live answered {status}");

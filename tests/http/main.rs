@@ -269,3 +269,34 @@ async fn health_answers_within_its_timeout_when_the_database_hangs() {
     assert!(started.elapsed() < Duration::from_secs(3), "answered within the timeout: {:?}", started.elapsed());
     assert_eq!(app.get("/health/live").await.status(), 200);
 }
+
+#[tokio::test]
+async fn docent_healthcheck_exits_0_against_a_live_server_and_1_when_nothing_listens() {
+    let app = spawn_app().await;
+    let port = app.port.to_string();
+    let ok = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_docent"))
+            .args(["healthcheck", "--port", &port])
+            .status()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(ok.code(), Some(0));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let down = std::process::Command::new(env!("CARGO_BIN_EXE_docent"))
+        .args(["healthcheck", "--port", &closed])
+        .output()
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("unhealthy"));
+}
+
+#[test]
+fn docent_version_prints_version_commit_and_profile() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_docent")).args(["version", "--json"]).output().unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert!(info["commit"].as_str().is_some_and(|c| !c.is_empty()));
+    assert!(info["profile"].is_string());
+}
