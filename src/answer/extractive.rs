@@ -53,6 +53,7 @@ pub struct Draft {
     pub supported: bool,
 }
 
+#[derive(Clone)]
 struct Candidate {
     hit: usize,
     position: usize,
@@ -96,7 +97,8 @@ impl Extractive {
         if !supported {
             return Ok(Draft { text: String::new(), citations: Vec::new(), signals, supported });
         }
-        let mut chosen = pick(candidates, self.params.sentences);
+        let mut chosen = pick(candidates.clone(), self.params.sentences);
+        attach_code(&mut chosen, &candidates);
         chosen.sort_by_key(|c| (c.hit, c.position));
         let mut text = Vec::new();
         let mut citations: Vec<Citation> = Vec::new();
@@ -154,7 +156,23 @@ impl Extractive {
     }
 }
 
-/// The best `n` sentences, skipping near-duplicates (same text).
+/// A fenced code block (documentation books): never an answer sentence on its own.
+fn is_code(text: &str) -> bool {
+    text.starts_with("```") || text.starts_with("~~~")
+}
+
+/// A chosen sentence that introduces a code block ("…set it like this:") carries the block
+/// that follows it in the same chunk, so the answer shows the command or config it names.
+fn attach_code(chosen: &mut [Candidate], all: &[Candidate]) {
+    for c in chosen.iter_mut().filter(|c| c.text.ends_with(':')) {
+        let next = all.iter().find(|o| o.hit == c.hit && o.position == c.position + 1 && is_code(&o.text));
+        if let Some(block) = next {
+            c.text = format!("{} {}", c.text, block.text);
+        }
+    }
+}
+
+/// The best `n` prose sentences, skipping near-duplicates (same text).
 fn pick(mut candidates: Vec<Candidate>, n: usize) -> Vec<Candidate> {
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut chosen: Vec<Candidate> = Vec::new();
@@ -162,7 +180,7 @@ fn pick(mut candidates: Vec<Candidate>, n: usize) -> Vec<Candidate> {
         if chosen.len() == n {
             break;
         }
-        if !chosen.iter().any(|k| k.text == c.text) {
+        if !is_code(&c.text) && !chosen.iter().any(|k| k.text == c.text) {
             chosen.push(c);
         }
     }

@@ -68,3 +68,41 @@ async fn limits_and_unknown_fields_are_rejected_with_422() {
         assert_problem(chat(&app, body, None).await, 422, "validation_failed").await;
     }
 }
+
+#[tokio::test]
+async fn an_answer_that_introduces_a_command_carries_its_code_block() {
+    let app = crate::common::spawn_app_with(|_| {}, axum::Router::new()).await;
+    let book = tempfile::tempdir().unwrap();
+    std::fs::write(
+        book.path().join("setup.md"),
+        "# Setup\n\n## Set the listening port\n\nThe server listens on port 8000 unless told otherwise.\n\n\
+         To listen on another port, set the PORT variable before starting the server:\n\n\
+         ```sh\nexport PORT=9090\n```\n\nThe port must be free.\n",
+    )
+    .unwrap();
+    let state = &app.state;
+    let components = docent::components::Components {
+        db: state.db.clone(),
+        embedder: state.retriever.embedder().clone(),
+        index: state.index.clone(),
+        retriever: state.retriever.clone(),
+    };
+    let options = docent::ingest::sync::SyncOptions::from_settings(&state.settings, false);
+    docent::ingest::sync::sync_paths(
+        &components,
+        &[book.path().to_path_buf()],
+        &options,
+        &docent::ingest::sync::NoProgress,
+    )
+    .await
+    .unwrap();
+
+    let response =
+        chat(&app, serde_json::json!({"message": "How do I set the port the server listens on?"}), None).await;
+
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "answered", "{body}");
+    let answer = body["answer"].as_str().unwrap();
+    assert!(answer.contains("export PORT=9090"), "the command comes with its sentence: {answer}");
+    assert!(!answer.starts_with("```"), "a code block is never the answer on its own: {answer}");
+}
