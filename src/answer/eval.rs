@@ -1,23 +1,11 @@
 //! Answer-quality evaluation over a question file (JSON lines with `question`, `answers` and
-//! `answerable`), as `docent eval answers` reports it against the ingested book.
+//! `answerable`, read by [`crate::eval::read_questions`]), as `docent eval answers` reports it
+//! against the ingested book.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{AnswerError, AnswerRequest, AnswerService, AnswerStatus};
-
-/// One evaluation question.
-#[derive(Debug, Clone, Deserialize)]
-pub struct EvalQuestion {
-    pub question: String,
-    #[serde(default)]
-    pub answers: Vec<String>,
-    #[serde(default = "yes")]
-    pub answerable: bool,
-}
-
-fn yes() -> bool {
-    true
-}
+use crate::eval::Question;
 
 /// Rates over the answerable and the unanswerable questions.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -33,13 +21,8 @@ pub struct EvalReport {
     pub mean_latency_ms: f64,
 }
 
-/// Parses a JSON-lines question file.
-pub fn parse_questions(text: &str) -> Result<Vec<EvalQuestion>, serde_json::Error> {
-    text.lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect()
-}
-
 /// Asks every question and tallies the outcomes.
-pub async fn evaluate(service: &AnswerService, questions: &[EvalQuestion]) -> Result<EvalReport, AnswerError> {
+pub async fn evaluate(service: &AnswerService, questions: &[Question]) -> Result<EvalReport, AnswerError> {
     let (mut gold, mut false_refusals, mut refused, mut latency) = (0usize, 0usize, 0usize, 0.0);
     for q in questions {
         let answer = service.answer(AnswerRequest { message: q.question.clone(), ..Default::default() }).await?;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::answer::eval::{evaluate, parse_questions};
+use crate::answer::eval::evaluate;
 use crate::answer::{AnswerService, ExtractiveParams};
 use crate::components::Components;
 use crate::config::Settings;
@@ -88,9 +88,8 @@ fn print_table(report: &RetrievalReport) {
 }
 
 fn answers(settings: Settings, questions: PathBuf, json: bool) -> ExitCode {
-    let questions = match std::fs::read_to_string(&questions).map(|t| parse_questions(&t)) {
-        Ok(Ok(questions)) => questions,
-        Ok(Err(err)) => return super::fail(&err),
+    let questions = match read_questions(&questions) {
+        Ok(q) => q,
         Err(err) => return super::fail(&err),
     };
     super::runtime().block_on(async move {

@@ -80,22 +80,7 @@ async fn an_answer_that_introduces_a_command_carries_its_code_block() {
          ```sh\nexport PORT=9090\n```\n\nThe port must be free.\n",
     )
     .unwrap();
-    let state = &app.state;
-    let components = docent::components::Components {
-        db: state.db.clone(),
-        embedder: state.retriever.embedder().clone(),
-        index: state.index.clone(),
-        retriever: state.retriever.clone(),
-    };
-    let options = docent::ingest::sync::SyncOptions::from_settings(&state.settings, false);
-    docent::ingest::sync::sync_paths(
-        &components,
-        &[book.path().to_path_buf()],
-        &options,
-        &docent::ingest::sync::NoProgress,
-    )
-    .await
-    .unwrap();
+    crate::support::ingest(&app, book.path()).await;
 
     let response =
         chat(&app, serde_json::json!({"message": "How do I set the port the server listens on?"}), None).await;

@@ -19,6 +19,12 @@ pub async fn app_with_book_configured(configure: impl FnOnce(&mut Settings)) -> 
     let app = spawn_app_with(configure, Router::new()).await;
     let book = tempfile::tempdir().unwrap();
     std::fs::copy(squad_dir().join("book/normans.md"), book.path().join("normans.md")).unwrap();
+    ingest(&app, book.path()).await;
+    app
+}
+
+/// Ingests the book in `dir` into the running app's database and index.
+pub async fn ingest(app: &TestApp, dir: &std::path::Path) {
     let state = &app.state;
     let components = Components {
         db: state.db.clone(),
@@ -27,8 +33,7 @@ pub async fn app_with_book_configured(configure: impl FnOnce(&mut Settings)) -> 
         retriever: state.retriever.clone(),
     };
     let options = SyncOptions::from_settings(&state.settings, false);
-    sync_paths(&components, &[book.path().to_path_buf()], &options, &NoProgress).await.expect("book ingested");
-    app
+    sync_paths(&components, &[dir.to_path_buf()], &options, &NoProgress).await.expect("book ingested");
 }
 
 /// POSTs `body` to /api/v1/chat, with `cookie` when given.
