@@ -4,7 +4,7 @@
 //! [`cli::run`]; every subcommand is one library function.
 
 pub mod answer;
-pub mod auth;
+pub mod access;
 pub mod cli;
 pub mod components;
 pub mod config;
