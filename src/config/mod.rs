@@ -81,6 +81,7 @@ pub struct RetrieveSettings {
     pub bm25_weight: f32,
     pub dense_weight: f32,
     pub candidates: usize,
+    pub query_cache: usize,
 }
 
 impl Default for EmbedSettings {
@@ -105,6 +106,7 @@ impl Default for RetrieveSettings {
             bm25_weight: 1.0,
             dense_weight: 0.6,
             candidates: 50,
+            query_cache: 4096,
         }
     }
 }

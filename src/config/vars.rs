@@ -282,6 +282,13 @@ pub const VARS: &[Var] = &[
         "50",
         "Candidates taken from each ranking before fusion.",
     ),
+    var(
+        "retrieve.query_cache",
+        "DOCENT_RETRIEVE__QUERY_CACHE",
+        Kind::Int { min: 0, max: 1_000_000 },
+        "4096",
+        "Query embeddings kept in memory for repeated questions (0 turns the cache off).",
+    ),
 ];
 
 /// The variable registered for a dotted key.

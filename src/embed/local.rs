@@ -12,8 +12,10 @@
 //! for at most one in-flight batch of a long ingestion, not for all of it.
 //! Inputs are sorted by token length before batching so a batch holds similar
 //! lengths (the forward pass packs tokens, so there is no padding at all).
+//! Single queries arriving together are embedded in one pass (`coalesce`).
 
 use super::bert::{Bert, BertConfig};
+use super::coalesce::{self, QueryQueue};
 use super::{EmbedError, EmbedKind, Embedder};
 use rayon::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -70,6 +72,7 @@ struct Inner {
 pub struct LocalEmbedder {
     inner: Arc<Inner>,
     gate: Arc<Semaphore>,
+    queries: Arc<QueryQueue>,
     dir: PathBuf,
     max_tokens: usize,
     batch_size: usize,
@@ -146,6 +149,7 @@ impl LocalEmbedder {
         Ok(Self {
             inner: Arc::new(inner),
             gate: Arc::new(Semaphore::new(1)),
+            queries: Arc::default(),
             dir: dir.to_owned(),
             max_tokens,
             batch_size: opts.batch_size.max(1),
@@ -170,22 +174,63 @@ impl LocalEmbedder {
         R: Send + 'static,
         F: FnOnce(&Inner) -> Result<R, EmbedError> + Send + 'static,
     {
-        let permit = Arc::clone(&self.gate)
-            .acquire_owned()
-            .await
-            .map_err(|_| EmbedError::Inference("embedder is shutting down".to_owned()))?;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let inner = Arc::clone(&self.inner);
-        self.inner.pool.spawn(move || {
-            let result = catch_unwind(AssertUnwindSafe(|| job(&inner)));
-            drop(permit);
-            let _ = tx.send(result);
-        });
-        match rx.await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(EmbedError::Inference("inference thread panicked".to_owned())),
-            Err(_) => Err(EmbedError::Inference("inference job was dropped".to_owned())),
+        run_gated(Arc::clone(&self.inner), Arc::clone(&self.gate), job).await
+    }
+
+    /// One query, embedded together with whatever other queries are waiting (`coalesce`).
+    async fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        let (reply, vector) = tokio::sync::oneshot::channel();
+        if self.queries.push(text.to_owned(), reply) {
+            let (inner, gate, queue) = (Arc::clone(&self.inner), Arc::clone(&self.gate), Arc::clone(&self.queries));
+            tokio::spawn(async move {
+                let permit = gate.acquire_owned().await;
+                let (texts, replies): (Vec<String>, Vec<_>) = queue.take().into_iter().unzip();
+                if texts.is_empty() {
+                    return;
+                }
+                let outcome = match permit {
+                    Ok(permit) => run_on_pool(inner, permit, move |inner| inner.embed_all(&texts, texts.len())).await,
+                    Err(_) => Err(EmbedError::Inference("embedder is shutting down".to_owned())),
+                };
+                coalesce::deliver(replies, outcome);
+            });
         }
+        vector.await.map_err(|_| EmbedError::Inference("query embedding was dropped".to_owned()))?
+    }
+}
+
+/// Waits for the one-job gate, then runs `job` on the inference pool.
+async fn run_gated<R, F>(inner: Arc<Inner>, gate: Arc<Semaphore>, job: F) -> Result<R, EmbedError>
+where
+    R: Send + 'static,
+    F: FnOnce(&Inner) -> Result<R, EmbedError> + Send + 'static,
+{
+    let permit =
+        gate.acquire_owned().await.map_err(|_| EmbedError::Inference("embedder is shutting down".to_owned()))?;
+    run_on_pool(inner, permit, job).await
+}
+
+/// Runs `job` on the inference pool, releasing `permit` when it ends.
+async fn run_on_pool<R, F>(
+    inner: Arc<Inner>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    job: F,
+) -> Result<R, EmbedError>
+where
+    R: Send + 'static,
+    F: FnOnce(&Inner) -> Result<R, EmbedError> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let pool_inner = Arc::clone(&inner);
+    inner.pool.spawn(move || {
+        let result = catch_unwind(AssertUnwindSafe(|| job(&pool_inner)));
+        drop(permit);
+        let _ = tx.send(result);
+    });
+    match rx.await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(EmbedError::Inference("inference thread panicked".to_owned())),
+        Err(_) => Err(EmbedError::Inference("inference job was dropped".to_owned())),
     }
 }
 
@@ -253,10 +298,14 @@ impl Embedder for LocalEmbedder {
         }
     }
 
-    /// MiniLM is symmetric, so `kind` does not change the vectors.
-    async fn embed(&self, texts: &[String], _kind: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
+    /// MiniLM is symmetric, so `kind` does not change the vectors; single queries are
+    /// coalesced with concurrent ones into one forward pass.
+    async fn embed(&self, texts: &[String], kind: EmbedKind) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
+        }
+        if let (EmbedKind::Query, [text]) = (kind, texts) {
+            return Ok(vec![self.embed_query(text).await?]);
         }
         let start = std::time::Instant::now();
         let owned = texts.to_vec();

@@ -9,6 +9,7 @@
 //! APIs) can implement the same trait later.
 
 mod bert;
+mod coalesce;
 mod kernels;
 pub mod local;
 pub mod remote;

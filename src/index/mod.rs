@@ -18,8 +18,8 @@
 //! that a Qdrant backend (named dense vector + sparse/BM25 vector, server-side
 //! RRF fusion, payload filters on `document_id`/`chapter`) can implement the same
 //! semantics. The only backend today is [`embedded::EmbeddedIndex`]: one SQLite
-//! file (`index.db`) with FTS5 for BM25 plus an in-memory exact-scan matrix for
-//! the dense side; see its module documentation for the design rationale.
+//! file (`index.db`) as the durable store, with in-memory BM25 postings and an
+//! exact-scan matrix built from it; see its module documentation for the rationale.
 //!
 //! Consistency contract every backend must honour:
 //! * [`VectorIndex::replace_document`] is atomic: a concurrent search sees either

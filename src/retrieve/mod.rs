@@ -1,6 +1,12 @@
 //! The query path: embed the query (unless BM25-only), search the hybrid index with the
 //! configured fusion, and shape the hits with their citation metadata (title, heading path,
 //! deep link, page). Timings are measured per stage for the API and the metrics.
+//!
+//! Query vectors are cached (`quick_cache`, S3-FIFO, `retrieve.query_cache` entries of
+//! 1.5 KB): readers of one book ask the same questions, and embedding a question is the
+//! largest cost of a search (a forward pass of the model, milliseconds of CPU). The key is
+//! the question lowercased with whitespace collapsed, which the uncased MiniLM tokenizer
+//! maps to the same tokens, so a hit returns exactly the vector a miss would compute.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,17 +66,43 @@ pub struct SearchResults {
     pub timings_ms: Timings,
 }
 
+type QueryCache = quick_cache::sync::Cache<String, Arc<Vec<f32>>>;
+
 /// Answers searches against the index; cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Retriever {
     embedder: Arc<dyn Embedder>,
     index: Arc<dyn VectorIndex>,
     settings: RetrieveSettings,
+    query_vectors: Option<Arc<QueryCache>>,
+}
+
+impl std::fmt::Debug for Retriever {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Retriever").field("embedder", &self.embedder).field("settings", &self.settings).finish()
+    }
 }
 
 impl Retriever {
     pub fn new(embedder: Arc<dyn Embedder>, index: Arc<dyn VectorIndex>, settings: RetrieveSettings) -> Self {
-        Self { embedder, index, settings }
+        let query_vectors = (settings.query_cache > 0).then(|| Arc::new(QueryCache::new(settings.query_cache)));
+        Self { embedder, index, settings, query_vectors }
+    }
+
+    /// The query's vector, from the cache when this question was embedded before.
+    async fn query_vector(&self, query: &str) -> Result<Vec<f32>, EmbedError> {
+        let key = query.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        if let Some(vector) = self.query_vectors.as_ref().and_then(|cache| cache.get(&key)) {
+            metrics::counter!("docent_cache_hits_total", "cache" => "query_embedding").increment(1);
+            return Ok(vector.as_ref().clone());
+        }
+        metrics::counter!("docent_cache_misses_total", "cache" => "query_embedding").increment(1);
+        let mut vectors = self.embedder.embed(std::slice::from_ref(&query.to_owned()), EmbedKind::Query).await?;
+        let vector = vectors.pop().ok_or_else(|| EmbedError::Inference("the embedder returned no vector".into()))?;
+        if let Some(cache) = &self.query_vectors {
+            cache.insert(key, Arc::new(vector.clone()));
+        }
+        Ok(vector)
     }
 
     pub fn embedder(&self) -> &Arc<dyn Embedder> {
@@ -82,10 +114,7 @@ impl Retriever {
         let started = Instant::now();
         let vector = match request.mode {
             SearchMode::Bm25 => None,
-            SearchMode::Hybrid | SearchMode::Dense => {
-                let mut vectors = self.embedder.embed(std::slice::from_ref(&request.query), EmbedKind::Query).await?;
-                vectors.pop()
-            }
+            SearchMode::Hybrid | SearchMode::Dense => Some(self.query_vector(&request.query).await?),
         };
         let embedded = Instant::now();
         let k = request.k.unwrap_or(self.settings.k);

@@ -1,5 +1,6 @@
-//! In-memory dense state: a contiguous row-major matrix of unit vectors plus
-//! per-row metadata, mirroring the `chunks` table of `index.db`.
+//! In-memory state: a contiguous row-major matrix of unit vectors plus per-row metadata,
+//! mirroring the `chunks` table of `index.db`, and the lexical postings of the same rows
+//! (`lexical`), so both sides change together under one lock.
 //!
 //! Rows are addressed by the chunk's SQLite rowid (`pk`). Removing a document
 //! swap-removes its rows (moving the last rows into the holes), so a
@@ -9,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use super::lexical::{Lexical, RowTerms};
 use super::scan::{self, Scored};
 
 /// Sentinel for "no chapter".
@@ -35,13 +37,16 @@ impl Interner {
     }
 }
 
-/// One row to add: SQLite rowid, chapter, and its (unit) vector.
+/// One row to add: SQLite rowid, chapter, and its analysed text (its vector travels in
+/// [`DocUpdate::vectors`]).
 #[derive(Debug, Clone)]
 pub struct NewRow {
-    /// SQLite rowid of the chunk.
-    pub pk: i64,
+    /// SQLite rowid of the chunk (checked to fit the postings' `u32`).
+    pub pk: u32,
     /// Chapter of the chunk.
     pub chapter: Option<String>,
+    /// Stemmed terms of the text and heading.
+    pub terms: RowTerms,
 }
 
 /// A fully prepared in-memory change for one document (built outside the lock).
@@ -69,6 +74,7 @@ pub struct DenseState {
     doc_pks: HashMap<u32, Vec<i64>>,
     docs: Interner,
     chapters: Interner,
+    lexical: Lexical,
 }
 
 /// Which rows a dense query may return.
@@ -109,8 +115,31 @@ impl DenseState {
         self.row_of.reserve(rows);
     }
 
-    /// Appends one row; `vector.len()` must equal `dim` (checked by callers).
+    /// Appends one row without text (benchmarks of the dense side).
     pub fn push(&mut self, pk: i64, document_id: &str, chapter: Option<&str>, vector: &[f32]) {
+        self.push_row(pk, document_id, chapter, vector);
+    }
+
+    /// Appends one row with its analysed text; call [`DenseState::finish_document`] after
+    /// the last row of a document.
+    pub fn push_with_terms(
+        &mut self,
+        pk: u32,
+        document_id: &str,
+        chapter: Option<&str>,
+        vector: &[f32],
+        terms: RowTerms,
+    ) {
+        self.push_row(i64::from(pk), document_id, chapter, vector);
+        self.lexical.add(document_id, pk, terms);
+    }
+
+    /// Compacts the lexical bookkeeping of `document_id` once all its rows are pushed.
+    pub fn finish_document(&mut self, document_id: &str) {
+        self.lexical.finish_document(document_id);
+    }
+
+    fn push_row(&mut self, pk: i64, document_id: &str, chapter: Option<&str>, vector: &[f32]) {
         debug_assert_eq!(vector.len(), self.dim);
         let doc = self.docs.intern(document_id);
         let chapter = chapter.map_or(NO_CHAPTER, |c| self.chapters.intern(c));
@@ -130,6 +159,9 @@ impl DenseState {
         let Some(pks) = self.doc_pks.remove(&doc) else {
             return;
         };
+        let mut lexical_pks: Vec<u32> = pks.iter().filter_map(|&pk| u32::try_from(pk).ok()).collect();
+        lexical_pks.sort_unstable();
+        self.lexical.remove_document(document_id, &lexical_pks);
         for pk in pks {
             if let Some(row) = self.row_of.remove(&pk) {
                 self.swap_remove_row(row);
@@ -156,9 +188,28 @@ impl DenseState {
     pub fn apply(&mut self, update: DocUpdate) {
         self.remove_document(&update.document_id);
         let dim = self.dim;
-        for (row, vector) in update.rows.iter().zip(update.vectors.chunks_exact(dim.max(1))) {
-            self.push(row.pk, &update.document_id, row.chapter.as_deref(), vector);
+        for (row, vector) in update.rows.into_iter().zip(update.vectors.chunks_exact(dim.max(1))) {
+            self.push_with_terms(row.pk, &update.document_id, row.chapter.as_deref(), vector, row.terms);
         }
+        self.finish_document(&update.document_id);
+    }
+
+    /// Best-first BM25 `(pk, score)` of at most `n` rows matching any of `terms` (stemmed,
+    /// see `lexical::query_terms`) within `filter`.
+    pub fn bm25(&self, terms: &[String], n: usize, filter: RowFilter) -> Vec<(i64, f32)> {
+        if matches!(filter.doc, Some(None)) || matches!(filter.chapter, Some(None)) {
+            return Vec::new();
+        }
+        let (doc, chapter) = (filter.doc.flatten(), filter.chapter.flatten());
+        let allow = |pk: u32| {
+            if doc.is_none() && chapter.is_none() {
+                return true;
+            }
+            self.row_of.get(&i64::from(pk)).is_some_and(|&row| {
+                doc.is_none_or(|d| self.doc_of[row] == d) && chapter.is_none_or(|c| self.chapter_of[row] == c)
+            })
+        };
+        self.lexical.search(terms, n, &allow).into_iter().map(|(pk, s)| (i64::from(pk), s)).collect()
     }
 
     /// Builds a row filter for optional document/chapter restrictions.
@@ -201,7 +252,7 @@ impl DenseState {
 
     /// Approximate heap bytes of the matrix and tables (for stats/logging).
     pub fn memory_bytes(&self) -> usize {
-        self.data.capacity() * 4 + self.pks.capacity() * 16 + self.row_of.capacity() * 24
+        self.data.capacity() * 4 + self.pks.capacity() * 16 + self.row_of.capacity() * 24 + self.lexical.memory_bytes()
     }
 }
 
@@ -212,7 +263,10 @@ mod tests {
     fn update(doc: &str, pks: &[i64], chapter: Option<&str>) -> DocUpdate {
         DocUpdate {
             document_id: doc.into(),
-            rows: pks.iter().map(|&pk| NewRow { pk, chapter: chapter.map(Into::into) }).collect(),
+            rows: pks
+                .iter()
+                .map(|&pk| NewRow { pk: pk as u32, chapter: chapter.map(Into::into), terms: Default::default() })
+                .collect(),
             vectors: pks.iter().flat_map(|&pk| [pk as f32, 1.0]).collect(),
         }
     }

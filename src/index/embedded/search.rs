@@ -1,14 +1,15 @@
-//! Read path: BM25 + dense candidates under one read guard, RRF fusion, and
+//! Read path: BM25 + dense candidates under one read guard, fusion, and
 //! hydration of the winners' text and payload.
 
 use std::collections::HashMap;
 
 use tokio::sync::OwnedRwLockReadGuard;
 
+use super::Inner;
 use super::dense::DenseState;
 use super::fusion::{self, Fused};
+use super::lexical::query_terms;
 use super::scan::normalize;
-use super::{Inner, fts};
 use crate::index::{IndexError, IndexHit, IndexQuery, SearchMode};
 
 type Guard = OwnedRwLockReadGuard<DenseState>;
@@ -33,7 +34,7 @@ impl Inner {
         let vector = prepare_vector(query, guard.dim())?;
         let bm25 = match query.mode {
             SearchMode::Dense => Vec::new(),
-            SearchMode::Bm25 | SearchMode::Hybrid => self.bm25(query, candidates).await?,
+            SearchMode::Bm25 | SearchMode::Hybrid => bm25(&guard, query, candidates),
         };
         let (dense, guard) = match (&vector, query.mode) {
             (Some(v), SearchMode::Dense | SearchMode::Hybrid) => {
@@ -45,15 +46,6 @@ impl Inner {
         let hits = self.hydrate(&guard, fused, vector.as_deref()).await?;
         drop(guard);
         Ok(hits)
-    }
-
-    /// BM25 candidates (empty when the text has no searchable word).
-    async fn bm25(&self, query: &IndexQuery, n: usize) -> Result<Vec<(i64, f32)>, IndexError> {
-        let Some(expression) = fts::match_expression(&query.text) else {
-            return Ok(Vec::new());
-        };
-        let filter = &query.filter;
-        self.store.bm25(&expression, filter.document_id.as_deref(), filter.chapter.as_deref(), n).await
     }
 
     /// Dense candidates; large scans run on the blocking pool with the guard moved in.
@@ -110,6 +102,16 @@ impl Inner {
         }
         Ok(hits)
     }
+}
+
+/// BM25 candidates from the in-memory postings (empty when the text has no word).
+fn bm25(guard: &Guard, query: &IndexQuery, n: usize) -> Vec<(i64, f32)> {
+    let terms = query_terms(&query.text);
+    if terms.is_empty() {
+        return Vec::new();
+    }
+    let filter = guard.filter(query.filter.document_id.as_deref(), query.filter.chapter.as_deref());
+    guard.bm25(&terms, n, filter)
 }
 
 /// Validates and normalises the query vector (`None` if absent). In BM25

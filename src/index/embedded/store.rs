@@ -1,14 +1,15 @@
 //! `index.db` persistence: connection setup, schema, and the SQL of every
-//! operation. Nothing here touches the in-memory dense state.
+//! operation. Nothing here touches the in-memory state.
 //!
-//! Schema (`schema_version` 1 in `meta`):
+//! Schema (`schema_version` 2 in `meta`):
 //! * `meta(key, value)` — `schema_version`, `model_id`, `dimension`;
 //! * `documents(document_id, version)` — indexed content version per document;
 //! * `chunks(pk INTEGER PRIMARY KEY, id UNIQUE, document_id, chapter, text,
 //!   heading, payload JSON text, vector little-endian f32 BLOB)`;
-//! * `chunks_fts` — FTS5 external-content table over `chunks(text, heading)`
-//!   with `tokenize='porter unicode61 remove_diacritics 2'`, kept in sync by
-//!   triggers, so chunk rows and their FTS entries change in the same transaction.
+//!
+//! Version 1 also kept an FTS5 table over `chunks(text, heading)`; BM25 now runs on the
+//! in-memory postings built from `text` and `heading` (see `lexical`), so opening a
+//! version-1 file drops the FTS5 table and its triggers.
 //!
 //! Durability: WAL journal + `synchronous=FULL`; a crash (even `kill -9`
 //! mid-write) leaves the last committed transaction.
@@ -19,11 +20,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use super::fts;
+use super::analysis;
 use crate::index::{IndexChunk, IndexError};
-
-/// Weight of the `heading` column relative to `text` in `bm25()`.
-pub const HEADING_WEIGHT: f32 = 0.5;
 
 /// Rows per page when loading the dense matrix.
 const LOAD_PAGE: i64 = 20_000;
@@ -47,24 +45,14 @@ const SCHEMA: &[&str] = &[
      )",
     "CREATE INDEX IF NOT EXISTS chunks_document ON chunks (document_id)",
     "CREATE INDEX IF NOT EXISTS chunks_chapter ON chunks (chapter)",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
-         text, heading,
-         content = 'chunks', content_rowid = 'pk',
-         tokenize = 'porter unicode61 remove_diacritics 2'
-     )",
-    "CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-         INSERT INTO chunks_fts (rowid, text, heading) VALUES (new.pk, new.text, new.heading);
-     END",
-    "CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-         INSERT INTO chunks_fts (chunks_fts, rowid, text, heading)
-         VALUES ('delete', old.pk, old.text, old.heading);
-     END",
-];
-
-const DROP_DATA: &[&str] = &[
+    // Version 1's FTS5 side, replaced by the in-memory postings.
     "DROP TRIGGER IF EXISTS chunks_ai",
     "DROP TRIGGER IF EXISTS chunks_ad",
     "DROP TABLE IF EXISTS chunks_fts",
+    "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+];
+
+const DROP_DATA: &[&str] = &[
     "DROP TABLE IF EXISTS chunks",
     "DROP TABLE IF EXISTS documents",
     "DELETE FROM meta WHERE key IN ('model_id', 'dimension')",
@@ -77,8 +65,8 @@ pub struct Store {
     pub(super) location: String,
 }
 
-/// A chunk row loaded at open: `(pk, document_id, chapter, vector blob)`.
-pub type LoadedRow = (i64, String, Option<String>, Vec<u8>);
+/// A chunk row loaded at open: `(pk, document_id, chapter, text, heading, vector blob)`.
+pub type LoadedRow = (i64, String, Option<String>, String, String, Vec<u8>);
 
 /// A chunk row returned to searchers: `(pk, id, document_id, chapter, text, payload)`.
 pub type HitRow = (i64, String, String, Option<String>, String, String);
@@ -175,12 +163,14 @@ impl Store {
 
     /// Loads one page of chunk rows with `pk > after`, ordered by pk.
     pub async fn load_page(&self, after: i64) -> Result<Vec<LoadedRow>, IndexError> {
-        sqlx::query_as("SELECT pk, document_id, chapter, vector FROM chunks WHERE pk > ? ORDER BY pk LIMIT ?")
-            .bind(after)
-            .bind(LOAD_PAGE)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.err("load vectors", e))
+        sqlx::query_as(
+            "SELECT pk, document_id, chapter, text, heading, vector FROM chunks WHERE pk > ? ORDER BY pk LIMIT ?",
+        )
+        .bind(after)
+        .bind(LOAD_PAGE)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.err("load vectors", e))
     }
 
     /// Deletes a document's chunks and version row (inside `tx`).
@@ -209,7 +199,7 @@ impl Store {
         .bind(&chunk.document_id)
         .bind(&chunk.chapter)
         .bind(&chunk.text)
-        .bind(fts::heading_text(&chunk.payload))
+        .bind(analysis::heading_text(&chunk.payload))
         .bind(chunk.payload.to_string())
         .bind(blob)
         .execute(&mut **tx)
@@ -255,33 +245,6 @@ impl Store {
             .map_err(|e| self.err("count rows", e))
     }
 
-    /// Best-first `(pk, bm25 relevance)` for a sanitised MATCH expression.
-    pub async fn bm25(
-        &self,
-        expression: &str,
-        document_id: Option<&str>,
-        chapter: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<(i64, f32)>, IndexError> {
-        // FTS5's bm25() is "lower is better" (negative); we report its negation.
-        let sql = format!(
-            "SELECT c.pk, -bm25(chunks_fts, 1.0, {HEADING_WEIGHT:.3}) AS s \
-             FROM chunks_fts JOIN chunks c ON c.pk = chunks_fts.rowid \
-             WHERE chunks_fts MATCH ?1 AND (?2 IS NULL OR c.document_id = ?2) \
-               AND (?3 IS NULL OR c.chapter = ?3) \
-             ORDER BY s DESC, c.pk LIMIT ?4"
-        );
-        let rows: Vec<(i64, f64)> = sqlx::query_as(&sql)
-            .bind(expression)
-            .bind(document_id)
-            .bind(chapter)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.err("bm25 query", e))?;
-        Ok(rows.into_iter().map(|(pk, s)| (pk, s as f32)).collect())
-    }
-
     /// Text and payload of the given rowids (any order).
     pub async fn hit_rows(&self, pks: &[i64]) -> Result<Vec<HitRow>, IndexError> {
         if pks.is_empty() {
@@ -298,7 +261,7 @@ impl Store {
     }
 
     /// Drops all chunks, documents and the model, then recreates the schema,
-    /// inside `tx` (faster than row-by-row deletes through the FTS triggers).
+    /// inside `tx` (faster than row-by-row deletes).
     pub async fn clear(&self, tx: &mut Transaction<'_, Sqlite>) -> Result<(), IndexError> {
         for statement in DROP_DATA.iter().chain(SCHEMA) {
             sqlx::query(statement).execute(&mut **tx).await.map_err(|e| self.err("clear", e))?;

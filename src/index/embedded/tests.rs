@@ -1,4 +1,4 @@
-//! Behavioural tests of [`EmbeddedIndex`]: schema/FTS5, search modes, filters,
+//! Behavioural tests of [`EmbeddedIndex`]: schema, search modes, filters,
 //! model checks, persistence, and atomic replacement under concurrency (crash
 //! safety is in `tests_crash`, BM25 quality in `tests_eval`).
 
@@ -155,6 +155,34 @@ async fn replace_delete_versions_and_reopen() {
     assert_eq!(hits[0].chunk_id, "a1");
     assert_eq!(hits[0].chapter.as_deref(), Some("ch9"));
     index.health().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_version_one_file_loses_its_fts_table_and_ranks_the_same_after_reopening() {
+    let (dir, index) = sample().await;
+    let bm25 = query("norman castles stone", None, SearchMode::Bm25);
+    let before = index.search(&bm25).await.unwrap();
+    drop(index);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("index.db").display())).await.unwrap();
+    sqlx::query("CREATE VIRTUAL TABLE chunks_fts USING fts5 (text, heading)").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE meta SET value = '1' WHERE key = 'schema_version'").execute(&pool).await.unwrap();
+    pool.close().await;
+
+    let index = open(&dir).await;
+    let after = index.search(&bm25).await.unwrap();
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("index.db").display())).await.unwrap();
+    let fts: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'chunks_fts'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let version: String =
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'").fetch_one(&pool).await.unwrap();
+    assert_eq!((fts, version.as_str()), (0, "2"));
+    let ranked =
+        |hits: &[crate::index::IndexHit]| hits.iter().map(|h| (h.chunk_id.clone(), h.score)).collect::<Vec<_>>();
+    assert_eq!(ranked(&after), ranked(&before), "postings rebuilt at open rank exactly as the live ones");
+    assert_eq!(after[0].chunk_id, "a2");
 }
 
 /// Chunks of document `d` at version `v`: `3 + v % 5` chunks, all matching "common".

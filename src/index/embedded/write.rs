@@ -6,14 +6,18 @@
 //! lock, then commits and mutates the dense state under the write guard.
 
 use super::Inner;
+use super::analysis::heading_text;
 use super::dense::{DenseState, DocUpdate, NewRow};
+use super::lexical::{RowTerms, analyse};
 use super::scan::normalize;
 use super::store::Store;
 use crate::index::{IndexChunk, IndexError};
+use rayon::prelude::*;
 use sqlx::{Sqlite, Transaction};
 use std::sync::atomic::Ordering;
 
-/// Reads the recorded model and every stored vector into a fresh state.
+/// Reads the recorded model, every stored vector and every row's text into a fresh state.
+/// Each page's text is analysed on all cores (rayon) while rows are added in rowid order.
 pub(super) async fn load_state(store: &Store) -> Result<DenseState, IndexError> {
     let dim = store.model().await?.map_or(0, |(_, d)| d);
     let (chunks, _) = store.counts().await?;
@@ -22,23 +26,35 @@ pub(super) async fn load_state(store: &Store) -> Result<DenseState, IndexError> 
     }
     let mut state = DenseState::new(dim);
     state.reserve(usize::try_from(chunks).unwrap_or_default());
+    let mut documents = std::collections::HashSet::new();
     let mut after = i64::MIN;
     let mut vector = Vec::with_capacity(dim);
     loop {
         let page = store.load_page(after).await?;
         let Some(last) = page.last() else { break };
         after = last.0;
-        for (pk, document_id, chapter, blob) in page {
+        let terms: Vec<RowTerms> = page.par_iter().map(|row| analyse(&row.3, &row.4)).collect();
+        for ((pk, document_id, chapter, _, _, blob), terms) in page.into_iter().zip(terms) {
             if blob.len() != dim * 4 {
                 let detail = format!("chunk row {pk} has a {}-byte vector, expected {}", blob.len(), dim * 4);
                 return Err(store.corrupt(detail));
             }
             vector.clear();
             vector.extend(blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
-            state.push(pk, &document_id, chapter.as_deref(), &vector);
+            state.push_with_terms(small_pk(store, pk)?, &document_id, chapter.as_deref(), &vector, terms);
+            documents.insert(document_id);
         }
     }
+    for document_id in &documents {
+        state.finish_document(document_id);
+    }
     Ok(state)
+}
+
+/// Rowids index the postings as `u32`; beyond that (four billion chunk rows written over
+/// the file's life) the index must be rebuilt, which renumbers them.
+fn small_pk(store: &Store, pk: i64) -> Result<u32, IndexError> {
+    u32::try_from(pk).map_err(|_| store.corrupt(format!("chunk rowid {pk} exceeds 2^32; run `docent index rebuild`")))
 }
 
 /// Loads the state together with the generation it reflects, retrying when another process
@@ -172,10 +188,11 @@ impl Inner {
             rows: Vec::with_capacity(chunks.len()),
             vectors: Vec::with_capacity(chunks.len() * dim),
         };
-        for chunk in chunks {
-            let pk = self.store.insert_chunk(tx, &chunk).await?;
-            let chapter = chunk.chapter;
-            update.rows.push(NewRow { pk, chapter });
+        let terms: Vec<RowTerms> =
+            chunks.par_iter().map(|chunk| analyse(&chunk.text, &heading_text(&chunk.payload))).collect();
+        for (chunk, terms) in chunks.into_iter().zip(terms) {
+            let pk = small_pk(&self.store, self.store.insert_chunk(tx, &chunk).await?)?;
+            update.rows.push(NewRow { pk, chapter: chunk.chapter, terms });
             update.vectors.extend_from_slice(&chunk.vector);
         }
         if let Some(version) = version {
