@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerates the README configuration table and the two .env example files from
+"""Regenerates the README configuration table, the grouped tables of the user guide's
+configuration reference (docs/configuration/settings.md) and the two .env example files from
 src/config/vars.rs (the registry). `tests/config` fails when they drift; run this to fix them."""
 import re
 import pathlib
@@ -59,6 +60,36 @@ def envfile(prod):
         out.append(f"# {env}={value}")
     return "\n".join(out) + "\n"
 
+
+SECTIONS = {"": "General", "server": "Server", "security": "Security", "log": "Logging", "database": "Database",
+            "embed": "Embedding", "ingest": "Ingestion", "retrieve": "Retrieval", "llm": "Language model",
+            "metrics": "Metrics", "backup": "Backup"}
+
+
+def grouped():
+    """One `## X settings` section per top-level key, in registry order."""
+    groups = {}
+    for row in VARS:
+        prefix = row[0].split(".")[0] if "." in row[0] else ""
+        groups.setdefault(prefix, []).append(row)
+    out = []
+    for prefix, rows in groups.items():
+        title = SECTIONS.get(prefix, prefix.replace("_", " ").capitalize())
+        out += [f"## {title} settings", "", "| Variable | `docent.toml` key | Accepted | Default | Meaning |",
+                "|---|---|---|---|---|"]
+        if prefix == "":
+            out.append("| `DOCENT_CONFIG` | — | path | `./docent.toml` if present | Configuration file (also `--config PATH`). |")
+        for key, env, kind, default, doc in rows:
+            out.append(f"| `{env}` | `{key}` | {accepted(kind)} | `{default}` | {doc.replace('|', '/')} |")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+guide_path = root / "docs/configuration/settings.md"
+guide = guide_path.read_text()
+start = guide.index("## General settings")
+end = guide.index(":::tip Example files")
+guide_path.write_text(guide[:start] + grouped() + guide[end:])
 
 readme = (root / "README.md").read_text()
 start = readme.index("| Variable | `docent.toml` key |")

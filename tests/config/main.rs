@@ -155,22 +155,24 @@ fn collect_leaves(value: &serde_json::Value, prefix: String, out: &mut Vec<Strin
 }
 
 #[test]
-fn the_readme_table_and_env_examples_list_exactly_the_registered_variables() {
+fn the_readme_the_guide_and_env_examples_list_exactly_the_registered_variables() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let table: Vec<String> = readme
-        .lines()
-        .filter_map(|l| l.strip_prefix("| `"))
-        .filter_map(|l| l.split('`').next())
-        .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
-        .map(str::to_owned)
-        .collect();
     let mut expected: Vec<String> = VARS.iter().map(|v| v.env.to_owned()).collect();
     expected.push("DOCENT_CONFIG".into());
-    let (mut got, mut want) = (table.clone(), expected.clone());
-    got.sort();
+    let mut want = expected.clone();
     want.sort();
-    assert_eq!(got, want, "README configuration table");
+    for page in ["README.md", "docs/configuration/settings.md"] {
+        let text = std::fs::read_to_string(root.join(page)).unwrap();
+        let mut got: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+            .map(str::to_owned)
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{page} configuration tables (run scripts/gen-config-docs.py)");
+    }
     for file in [".env.example", ".env.production.example"] {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
         let names: Vec<String> = text
