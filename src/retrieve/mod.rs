@@ -1,6 +1,7 @@
 //! The query path: embed the query (unless BM25-only), search the hybrid index with the
-//! configured fusion, and shape the hits with their citation metadata (title, heading path,
-//! deep link, page). Timings are measured per stage for the API and the metrics.
+//! configured fusion, optionally rerank the fused candidates (Cohere `/v2/rerank`; a reranker
+//! failure keeps the fused order), and shape the hits with their citation metadata (title,
+//! heading path, deep link, page). Timings are measured per stage for the API and the metrics.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::RetrieveSettings;
 use crate::embed::{EmbedError, EmbedKind, Embedder};
 use crate::index::{FusionParams, IndexError, IndexFilter, IndexHit, IndexQuery, SearchMode, VectorIndex};
+use crate::llm::cohere::Reranker;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RetrieveError {
@@ -66,11 +68,18 @@ pub struct Retriever {
     embedder: Arc<dyn Embedder>,
     index: Arc<dyn VectorIndex>,
     settings: RetrieveSettings,
+    reranker: Option<Arc<dyn Reranker>>,
 }
 
 impl Retriever {
     pub fn new(embedder: Arc<dyn Embedder>, index: Arc<dyn VectorIndex>, settings: RetrieveSettings) -> Self {
-        Self { embedder, index, settings }
+        Self { embedder, index, settings, reranker: None }
+    }
+
+    /// Reorders the fused candidates with `reranker` before the top k are kept.
+    pub fn with_reranker(mut self, reranker: Arc<dyn Reranker>) -> Self {
+        self.reranker = Some(reranker);
+        self
     }
 
     pub fn embedder(&self) -> &Arc<dyn Embedder> {
@@ -89,10 +98,11 @@ impl Retriever {
         };
         let embedded = Instant::now();
         let k = request.k.unwrap_or(self.settings.k);
+        let fetch = if self.reranker.is_some() { k.max(self.settings.rerank_candidates) } else { k };
         let query = IndexQuery {
             text: request.query,
             vector,
-            k,
+            k: fetch,
             mode: request.mode,
             filter: request.filter,
             fusion: FusionParams {
@@ -104,7 +114,11 @@ impl Retriever {
                 alpha: self.settings.alpha,
             },
         };
-        let hits = self.index.search(&query).await?;
+        let mut hits = self.index.search(&query).await?;
+        if let Some(reranker) = &self.reranker {
+            hits = rerank(reranker.as_ref(), &query.text, hits).await;
+        }
+        hits.truncate(k);
         let done = Instant::now();
         let mode = format!("{:?}", request.mode).to_lowercase();
         metrics::histogram!("docent_search_duration_seconds", "mode" => mode).record((done - started).as_secs_f64());
@@ -117,6 +131,26 @@ impl Retriever {
             },
         })
     }
+}
+
+/// `hits` ordered by the reranker's scores (which become their `score`); on failure the fused
+/// order is kept and the failure logged and counted.
+#[tracing::instrument(name = "retrieve.rerank", skip_all, fields(candidates = hits.len()))]
+async fn rerank(reranker: &dyn Reranker, query: &str, mut hits: Vec<IndexHit>) -> Vec<IndexHit> {
+    let texts: Vec<String> = hits.iter().map(|h| h.text.clone()).collect();
+    match reranker.rerank(query, &texts).await {
+        Ok(scores) => {
+            for (hit, score) in hits.iter_mut().zip(scores) {
+                hit.score = score;
+            }
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        }
+        Err(err) => {
+            metrics::counter!("docent_rerank_failures_total").increment(1);
+            tracing::warn!(error = %err, "reranking failed; keeping the fused order");
+        }
+    }
+    hits
 }
 
 fn ms(d: std::time::Duration) -> f64 {
