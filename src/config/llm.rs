@@ -116,10 +116,16 @@ impl Settings {
     /// The answer chain: the primary provider then the fallbacks, cut at the first `extractive`.
     pub fn llm_chain(&self) -> Vec<ProviderKind> {
         let fallback = self.llm.fallback.iter().filter_map(|f| f.parse::<ProviderKind>().ok());
-        std::iter::once(self.llm.provider.into())
-            .chain(fallback)
-            .take_while(|k| *k != ProviderKind::Extractive)
-            .collect()
+        let mut chain = Vec::new();
+        for kind in std::iter::once(self.llm.provider.into()).chain(fallback) {
+            if kind == ProviderKind::Extractive {
+                break;
+            }
+            if !chain.contains(&kind) {
+                chain.push(kind);
+            }
+        }
+        chain
     }
 
     /// Whether the extractive generator answers when every provider of the chain fails.

@@ -42,7 +42,7 @@ impl AnthropicChat {
             body["system"] = json!(req.system);
         }
         if let Some(t) = req.temperature {
-            body["temperature"] = json!(t);
+            body["temperature"] = json!((f64::from(t) * 1000.0).round() / 1000.0);
         }
         body
     }

@@ -43,7 +43,7 @@ impl CohereChat {
             body["max_tokens"] = json!(max);
         }
         if let Some(t) = req.temperature {
-            body["temperature"] = json!(t);
+            body["temperature"] = json!((f64::from(t) * 1000.0).round() / 1000.0);
         }
         body
     }
