@@ -3,7 +3,7 @@
 # a slow machine. Installs what it needs (Debian python3.11-doc as the corpus, wrk, and a
 # throwaway virtualenv with PyTorch for the comparison).
 #   ingest chunks/s · search p50/p99 and req/s at concurrency 1 and 16 · RSS · time to ready
-#   · local embedder vs PyTorch on the same chunks · 1M synthetic vectors
+#   · local embedder vs PyTorch on the same chunks · time to first SSE delta · 1M synthetic vectors
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +28,7 @@ need_apt python3.11-doc
 need_apt wrk
 
 echo "== build"
-cargo build --release --locked --quiet --bin docent --example embed --example index_1m
+cargo build --release --locked --quiet --bin docent --example embed --example index_1m --example first_delta
 
 echo "== ingest ($CORPUS)"
 "$BIN" ingest "$CORPUS" --json | tee "$WORK/ingest.json"
@@ -77,6 +77,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV" && "$VENV/bin/pip" install -q torch sentence-transformers
 fi
 "$VENV/bin/python" bench/torch_embed.py "$WORK/texts.jsonl" "${DOCENT_MODEL_DIR:-models/all-MiniLM-L6-v2}" 2
+
+echo "== overhead before the first SSE delta (stub LLM streaming instantly)"
+"$TARGET/release/examples/first_delta" 10 50
 
 echo "== 1M synthetic vectors (dense scan)"
 "$TARGET/release/examples/index_1m"

@@ -11,7 +11,7 @@ KIND = r'(Kind::\w+(?:\s*\{[^}]*\}|\(&\[[^\]]*\]\))?|BOOL|SECS)'
 VARS = re.findall(r'var\(\s*"([^"]+)",\s*"([^"]+)",\s*' + KIND + r',\s*"([^"]*)",\s*"((?:[^"\\]|\\.)*)",?\s*\)', src)
 
 
-def accepted(kind):
+def accepted(kind, env=""):
     kind = " ".join(kind.split())
     if kind in ("BOOL", "Kind::Bool"):
         return "true / false"
@@ -28,14 +28,16 @@ def accepted(kind):
     m = re.match(r"Kind::Enum\(&\[(.*)\]\)", kind)
     if m:
         return " / ".join(x.strip().strip('"') for x in m.group(1).split(","))
-    return {"Kind::Text": "text", "Kind::List": "comma-separated list", "Kind::Secret": "URL (secret)"}.get(kind, kind)
+    if kind == "Kind::Secret":
+        return "URL (secret)" if env.endswith("_URL") else "text (secret)"
+    return {"Kind::Text": "text", "Kind::List": "comma-separated list"}.get(kind, kind)
 
 
 def table():
     rows = ["| Variable | `docent.toml` key | Accepted | Default | Meaning |", "|---|---|---|---|---|",
             "| `DOCENT_CONFIG` | — | path | `./docent.toml` if present | Configuration file (also `--config PATH`). |"]
     for key, env, kind, default, doc in VARS:
-        rows.append(f"| `{env}` | `{key}` | {accepted(kind)} | `{default}` | {doc.replace('|', '/')} |")
+        rows.append(f"| `{env}` | `{key}` | {accepted(kind, env)} | `{default}` | {doc.replace('|', '/')} |")
     return "\n".join(rows) + "\n"
 
 
@@ -52,7 +54,7 @@ def envfile(prod):
            "# uncomment to change. Layering: built-in defaults < docent.toml < these environment variables.", "",
            "# Configuration file (also --config PATH).", "# DOCENT_CONFIG=./docent.toml"]
     for key, env, kind, default, doc in VARS:
-        out += ["", f"# {doc} ({accepted(kind)}; default: {default})"]
+        out += ["", f"# {doc} ({accepted(kind, env)}; default: {default})"]
         if prod and env in PRODUCTION:
             out.append(f"{env}={PRODUCTION[env]}")
             continue
@@ -63,7 +65,8 @@ def envfile(prod):
 
 SECTIONS = {"": "General", "server": "Server", "security": "Security", "log": "Logging", "database": "Database",
             "embed": "Embedding", "ingest": "Ingestion", "retrieve": "Retrieval", "llm": "Language model",
-            "metrics": "Metrics", "backup": "Backup"}
+            "metrics": "Metrics", "backup": "Backup", "openai": "OpenAI", "cohere": "Cohere",
+            "anthropic": "Anthropic"}
 
 
 def grouped():
@@ -80,7 +83,7 @@ def grouped():
         if prefix == "":
             out.append("| `DOCENT_CONFIG` | — | path | `./docent.toml` if present | Configuration file (also `--config PATH`). |")
         for key, env, kind, default, doc in rows:
-            out.append(f"| `{env}` | `{key}` | {accepted(kind)} | `{default}` | {doc.replace('|', '/')} |")
+            out.append(f"| `{env}` | `{key}` | {accepted(kind, env)} | `{default}` | {doc.replace('|', '/')} |")
         out.append("")
     return "\n".join(out) + "\n"
 

@@ -1,16 +1,22 @@
-//! The long-lived parts every command shares — database pool, embedder, index, retriever —
-//! opened once from the settings. `serve`, `ingest`, `search` and `eval` all start here.
+//! The long-lived parts every command shares — database pool, embedder (local or remote),
+//! index, retriever (with its optional reranker) and the chat model chain — opened once from
+//! the settings. `serve`, `ingest`, `search`, `ask` and `eval` all start here.
 
 use std::sync::Arc;
 
-use crate::config::Settings;
+use crate::answer::llm::LlmLimits;
+use crate::answer::{AnswerService, ExtractiveParams};
+use crate::config::{EmbedProvider, RerankerKind, Settings};
 use crate::db::Db;
 use crate::db::migrate;
 use crate::embed::local::{LocalEmbedder, LocalEmbedderOptions};
+use crate::embed::remote::{CohereEmbedder, OpenAiEmbedder, RemoteEmbedConfig};
 use crate::embed::{EmbedError, Embedder};
 use crate::health::{ServiceProbe, ServiceState};
 use crate::index::embedded::EmbeddedIndex;
 use crate::index::{IndexError, VectorIndex};
+use crate::llm::cohere::CohereReranker;
+use crate::llm::{ChatModel, LlmError, ProviderEndpoint, ProviderHealth, ProviderKind};
 use crate::retrieve::Retriever;
 use crate::startup::StartupError;
 
@@ -20,6 +26,10 @@ pub struct Components {
     pub embedder: Arc<dyn Embedder>,
     pub index: Arc<dyn VectorIndex>,
     pub retriever: Retriever,
+    /// The resilient provider chain; `None` when answers are extractive.
+    pub llm: Option<Arc<dyn ChatModel>>,
+    /// Each link of the chain, for `/health`.
+    pub llm_links: Vec<Arc<dyn ChatModel>>,
 }
 
 impl Components {
@@ -41,17 +51,82 @@ impl Components {
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|source| StartupError::DataDir { path: settings.data_dir.display().to_string(), source })?;
         let index: Arc<dyn VectorIndex> = Arc::new(EmbeddedIndex::open(&settings.data_dir.join("index.db")).await?);
-        let retriever = Retriever::new(embedder.clone(), index.clone(), settings.retrieve.clone());
-        Ok(Self { db, embedder, index, retriever })
+        let mut retriever = Retriever::new(embedder.clone(), index.clone(), settings.retrieve.clone());
+        if settings.retrieve.reranker == RerankerKind::Cohere {
+            let mut endpoint = endpoint(settings, ProviderKind::Cohere);
+            endpoint.model.clone_from(&settings.retrieve.rerank_model);
+            retriever = retriever.with_reranker(Arc::new(CohereReranker::new(http_client(settings)?, endpoint)));
+        }
+        let (llm, llm_links) = chat_chain(settings)?;
+        Ok(Self { db, embedder, index, retriever, llm, llm_links })
+    }
+
+    /// The answer service: extractive, or the chat chain with the configured caps and fallback.
+    pub fn answers(&self, settings: &Settings) -> AnswerService {
+        let service = AnswerService::new(self.retriever.clone(), self.db.clone(), ExtractiveParams::default())
+            .with_history_turns(settings.llm.history_turns);
+        let Some(llm) = &self.llm else { return service };
+        let limits = LlmLimits {
+            context_tokens: settings.llm.context_tokens,
+            max_answer_tokens: settings.llm.max_answer_tokens,
+        };
+        service.with_chat_model_limited(llm.clone(), limits, settings.llm_falls_back_to_extractive())
     }
 
     /// What `/health` reports besides the database.
     pub fn probes(&self) -> Vec<Arc<dyn ServiceProbe>> {
-        vec![Arc::new(IndexProbe(self.index.clone())), Arc::new(EmbedderProbe(self.embedder.clone()))]
+        let mut probes: Vec<Arc<dyn ServiceProbe>> =
+            vec![Arc::new(IndexProbe(self.index.clone())), Arc::new(EmbedderProbe(self.embedder.clone()))];
+        for kind in [ProviderKind::Cohere, ProviderKind::OpenAi, ProviderKind::Anthropic] {
+            let link = self.llm_links.iter().find(|l| l.name() == kind.as_str()).cloned();
+            probes.push(Arc::new(LlmProbe { name: format!("llm_{}", kind.as_str()), link }));
+        }
+        probes
     }
 }
 
-async fn load_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, EmbedError> {
+fn http_client(settings: &Settings) -> Result<reqwest::Client, StartupError> {
+    let connect = std::time::Duration::from_millis(settings.llm.connect_timeout_ms);
+    crate::llm::http::client(connect).map_err(StartupError::Llm)
+}
+
+fn endpoint(settings: &Settings, kind: ProviderKind) -> ProviderEndpoint {
+    settings.endpoint(kind).expect("remote providers have endpoints")
+}
+
+/// The configured chain of providers, each with retries, deadlines and a breaker.
+fn chat_chain(settings: &Settings) -> Result<(Option<Arc<dyn ChatModel>>, Vec<Arc<dyn ChatModel>>), StartupError> {
+    if settings.llm_chain().is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let chain = crate::llm::resilience::build_chain(&settings.llm_settings(), Vec::new()).map_err(StartupError::Llm)?;
+    let links = chain.links().to_vec();
+    tracing::info!(chain = ?links.iter().map(|l| l.name()).collect::<Vec<_>>(), "chat model chain ready");
+    Ok((Some(Arc::new(chain)), links))
+}
+
+async fn load_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, StartupError> {
+    let (kind, default_model) = match settings.embed.provider {
+        EmbedProvider::Local => return Ok(load_local_embedder(settings).await?),
+        EmbedProvider::Cohere => (ProviderKind::Cohere, "embed-v4.0"),
+        EmbedProvider::Openai => (ProviderKind::OpenAi, "text-embedding-3-small"),
+    };
+    let endpoint = endpoint(settings, kind);
+    let config = RemoteEmbedConfig {
+        base_url: endpoint.base_url,
+        api_key: endpoint.api_key,
+        model: settings.embed.remote_model.clone().unwrap_or_else(|| default_model.to_owned()),
+        dimension: settings.embed.dimension.unwrap_or(1536),
+        max_tokens: 8192,
+    };
+    let client = http_client(settings)?;
+    Ok(match kind {
+        ProviderKind::Cohere => Arc::new(CohereEmbedder::new(client, config)),
+        _ => Arc::new(OpenAiEmbedder::new(client, config)),
+    })
+}
+
+async fn load_local_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, EmbedError> {
     let dir = settings.embed.model_dir.clone();
     let options = LocalEmbedderOptions { threads: settings.embed.threads, batch_size: settings.embed.batch_size };
     let embedder = tokio::task::spawn_blocking(move || LocalEmbedder::load(&dir, options))
@@ -104,6 +179,34 @@ impl ServiceProbe for EmbedderProbe {
         let up = self.0.count_tokens("health") > 0;
         metrics::gauge!("docent_embedder_up").set(if up { 1.0 } else { 0.0 });
         if up { ServiceState::Active } else { ServiceState::Inactive }
+    }
+}
+
+/// One provider under `services` in `/health`: its link's state (`inactive` while its breaker
+/// is open), or `unconfigured` when it is not in the chain.
+struct LlmProbe {
+    name: String,
+    link: Option<Arc<dyn ChatModel>>,
+}
+
+#[async_trait::async_trait]
+impl ServiceProbe for LlmProbe {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn probe(&self) -> ServiceState {
+        match self.link.as_ref().map(|l| l.probe()) {
+            Some(ProviderHealth::Active) => ServiceState::Active,
+            Some(ProviderHealth::Inactive) => ServiceState::Inactive,
+            Some(ProviderHealth::Unconfigured) | None => ServiceState::Unconfigured,
+        }
+    }
+}
+
+impl From<LlmError> for StartupError {
+    fn from(err: LlmError) -> Self {
+        StartupError::Llm(err)
     }
 }
 

@@ -8,7 +8,6 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::answer::{AnswerService, ExtractiveParams};
 use crate::components::Components;
 use crate::config::Settings;
 use crate::db::DbError;
@@ -48,6 +47,8 @@ pub enum StartupError {
     Embed(#[from] EmbedError),
     #[error(transparent)]
     Index(IndexError),
+    #[error("cannot set up the chat model providers")]
+    Llm(#[source] crate::llm::LlmError),
     #[error("cannot reconcile the index with the database")]
     Reconcile(#[source] crate::ingest::sync::SyncError),
 }
@@ -76,19 +77,18 @@ impl Application {
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let jobs = JobRunner::new(components.clone(), SyncOptions::from_settings(&settings, false), &settings.data_dir);
+        let settings = Arc::new(settings);
+        let settings_ref = settings.clone();
         let state = AppState {
-            settings: Arc::new(settings),
+            settings,
             db: components.db.clone(),
             lifecycle: Arc::new(Lifecycle::default()),
             probes: Arc::new(components.probes()),
             index: components.index.clone(),
             retriever: components.retriever.clone(),
             jobs,
-            answers: AnswerService::new(
-                components.retriever.clone(),
-                components.db.clone(),
-                ExtractiveParams::default(),
-            ),
+            answers: components.answers(&settings_ref),
+            llm: components.llm.clone(),
         };
         let router = app(state.clone(), extra);
         Ok(Self { listener, state, router })

@@ -1,15 +1,15 @@
 //! A chat turn inside a conversation: load the owner's conversation (or start one), record the
-//! question, answer it with the earlier turns as context, record the answer.
+//! question, answer it with the earlier turns as context (streamed or whole), record the answer.
 
 use std::time::Instant;
 
-use super::{Answer, AnswerError, AnswerRequest, AnswerService};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+use super::{Answer, AnswerError, AnswerEvent, AnswerRequest, AnswerService};
 use crate::db::DbError;
 use crate::db::conversations::{NewMessage, Owner};
 use crate::llm::{ChatMessage, Role};
-
-/// Earlier messages handed to the generator.
-const HISTORY_TURNS: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -74,10 +74,45 @@ impl AnswerService {
     }
 
     /// Answers the turn's question and records the answer.
-    pub async fn finish_turn(&self, turn: Turn, mut request: AnswerRequest) -> Result<ChatReply, ChatError> {
+    pub async fn finish_turn(&self, turn: Turn, request: AnswerRequest) -> Result<ChatReply, ChatError> {
+        let (conversation_id, message_id) = (turn.conversation_id.clone(), turn.message_id.clone());
+        let mut events = self.stream_turn(turn, request).await?;
+        while let Some(event) = events.next().await {
+            if let AnswerEvent::Done(answer) = event? {
+                return Ok(ChatReply { conversation_id, message_id, answer: *answer });
+            }
+        }
+        Err(ChatError::Answer(AnswerError::Llm(crate::llm::LlmError::Malformed {
+            provider: "answer".into(),
+            message: "the answer stream ended without an answer".into(),
+        })))
+    }
+
+    /// Answers the turn's question as a stream of events; the answer is recorded when its
+    /// `Done` event passes (a reader who leaves early cancels it, and nothing is recorded).
+    pub async fn stream_turn(
+        &self,
+        turn: Turn,
+        mut request: AnswerRequest,
+    ) -> Result<BoxStream<'static, Result<AnswerEvent, ChatError>>, ChatError> {
         let started = Instant::now();
-        request.history = turn.history;
-        let answer = self.answer(request).await?;
+        request.history = turn.history.clone();
+        let events = self.answer_stream(request).await?;
+        let service = self.clone();
+        Ok(events
+            .then(move |event| {
+                let (service, turn) = (service.clone(), turn.clone());
+                async move {
+                    if let Ok(AnswerEvent::Done(answer)) = &event {
+                        service.record(&turn, answer, started).await?;
+                    }
+                    Ok(event?)
+                }
+            })
+            .boxed())
+    }
+
+    async fn record(&self, turn: &Turn, answer: &Answer, started: Instant) -> Result<(), ChatError> {
         let citations = serde_json::to_value(&answer.citations).unwrap_or_default();
         self.db
             .append_message(NewMessage {
@@ -91,12 +126,12 @@ impl AnswerService {
                 latency_ms: Some(started.elapsed().as_millis().min(i32::MAX as u128) as i32),
             })
             .await?;
-        Ok(ChatReply { conversation_id: turn.conversation_id, message_id: turn.message_id, answer })
+        Ok(())
     }
 
     async fn history(&self, conversation_id: &str) -> Result<Vec<ChatMessage>, ChatError> {
         let messages = self.db.messages_of(conversation_id).await?;
-        let skip = messages.len().saturating_sub(HISTORY_TURNS);
+        let skip = messages.len().saturating_sub(self.history_turns * 2);
         let turn = |m: &crate::db::conversations::MessageRecord| ChatMessage {
             role: if m.role == "user" { Role::User } else { Role::Assistant },
             content: m.content.clone(),

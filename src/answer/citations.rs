@@ -66,6 +66,18 @@ pub fn renumber(text: &str, mut kept: Vec<Citation>) -> (String, Vec<Citation>) 
     for (i, c) in kept.iter_mut().enumerate() {
         c.n = i + 1;
     }
+    let text = rewrite_markers(text, |old| mapping.iter().find(|(from, _)| *from == old).map(|(_, new)| *new));
+    (text, kept)
+}
+
+/// Removes the `[n]` markers of `text` that no citation in `kept` carries (numbers unchanged, so
+/// text already streamed to a reader keeps matching its citations).
+pub fn drop_unknown_markers(text: &str, kept: &[Citation]) -> String {
+    rewrite_markers(text, |n| kept.iter().any(|c| c.n == n).then_some(n))
+}
+
+/// Rewrites each `[n]` marker to `[map(n)]`, or removes it (with the space before) on `None`.
+fn rewrite_markers(text: &str, map: impl Fn(usize) -> Option<usize>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('[') {
@@ -73,8 +85,8 @@ pub fn renumber(text: &str, mut kept: Vec<Citation>) -> (String, Vec<Citation>) 
         let number = close.and_then(|c| rest[open + 1..c].parse::<usize>().ok());
         match (close, number) {
             (Some(close), Some(old)) => {
-                match mapping.iter().find(|(from, _)| *from == old) {
-                    Some((_, new)) => out.push_str(&format!("{}[{new}]", &rest[..open])),
+                match map(old) {
+                    Some(new) => out.push_str(&format!("{}[{new}]", &rest[..open])),
                     None => out.push_str(rest[..open].trim_end()),
                 }
                 rest = &rest[close + 1..];
@@ -86,7 +98,7 @@ pub fn renumber(text: &str, mut kept: Vec<Citation>) -> (String, Vec<Citation>) 
         }
     }
     out.push_str(rest);
-    (out, kept)
+    out
 }
 
 /// `url` with a text fragment for the start of `quote` (`#anchor:~:text=…` or `#:~:text=…`).

@@ -1,6 +1,6 @@
 //! Grounded answers: rewrite the question from the conversation, retrieve, generate (the
-//! offline extractive generator today; an LLM chain can take its place behind
-//! [`AnswerService`]), verify every citation, and refuse what the book does not support.
+//! offline extractive generator, or a chat model chain streaming its tokens as they come, see
+//! [`stream`]), verify every citation, and refuse what the book does not support.
 //! Nothing here knows about HTTP.
 
 pub mod chat;
@@ -8,8 +8,10 @@ pub mod citations;
 pub mod eval;
 pub mod extractive;
 pub mod followup;
+pub mod guard;
 pub mod llm;
 pub mod selection;
+pub mod stream;
 pub mod text;
 
 use std::sync::Arc;
@@ -20,11 +22,12 @@ use serde::{Deserialize, Serialize};
 pub use citations::Citation;
 pub use extractive::{Extractive, ExtractiveParams, Signals};
 pub use selection::SelectionSource;
+pub use stream::AnswerStream;
 
 use crate::db::{Db, DbError};
 use crate::embed::EmbedError;
 use crate::index::IndexFilter;
-use crate::llm::ChatMessage;
+use crate::llm::{ChatMessage, LlmError, Usage};
 use crate::retrieve::{RetrieveError, Retriever, SearchHit, SearchRequest};
 
 /// Chunks retrieved per question (the generator reads the best few).
@@ -41,6 +44,9 @@ pub enum AnswerError {
     Embed(#[from] EmbedError),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// Every chat provider failed and the extractive fallback is off. → 502/503/504.
+    #[error(transparent)]
+    Llm(#[from] LlmError),
 }
 
 /// Where the answer may come from.
@@ -117,6 +123,9 @@ pub struct Answer {
     #[serde(skip)]
     pub signals: Signals,
     pub timings_ms: AnswerTimings,
+    /// Tokens the chat model reported (absent for extractive answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
 }
 
 /// One step of a streamed answer.
@@ -134,73 +143,54 @@ pub struct AnswerService {
     db: Db,
     extractive: Arc<Extractive>,
     llm: Option<llm::LlmGenerator>,
+    /// Whether the extractive generator answers when the chat model chain fails.
+    extractive_fallback: bool,
+    /// Earlier question/answer pairs given to the model and the follow-up rewriter.
+    history_turns: usize,
 }
 
 impl AnswerService {
     pub fn new(retriever: Retriever, db: Db, params: ExtractiveParams) -> Self {
         let extractive = Arc::new(Extractive::new(retriever.embedder().clone(), params));
-        Self { retriever, db, extractive, llm: None }
+        Self { retriever, db, extractive, llm: None, extractive_fallback: true, history_turns: 5 }
     }
 
-    /// Writes answers with `model` (e.g. a [`crate::llm::resilience::build_chain`] chain); the
-    /// extractive generator still gates refusals and answers when the model fails.
-    pub fn with_chat_model(mut self, model: Arc<dyn crate::llm::ChatModel>) -> Self {
-        self.llm = Some(llm::LlmGenerator::new(model));
+    /// Writes answers with `model` (e.g. a [`crate::llm::resilience::build_chain`] chain) under
+    /// default limits; the extractive generator still gates refusals and answers when it fails.
+    pub fn with_chat_model(self, model: Arc<dyn crate::llm::ChatModel>) -> Self {
+        self.with_chat_model_limited(model, llm::LlmLimits::default(), true)
+    }
+
+    /// Like [`AnswerService::with_chat_model`] with explicit caps; without `extractive_fallback`
+    /// a failure of the model is an [`AnswerError::Llm`].
+    pub fn with_chat_model_limited(
+        mut self,
+        model: Arc<dyn crate::llm::ChatModel>,
+        limits: llm::LlmLimits,
+        extractive_fallback: bool,
+    ) -> Self {
+        self.llm = Some(llm::LlmGenerator::new(model, limits));
+        self.extractive_fallback = extractive_fallback;
         self
     }
 
-    /// Answers one question.
+    /// Sets how many earlier question/answer pairs a follow-up is answered with.
+    pub fn with_history_turns(mut self, turns: usize) -> Self {
+        self.history_turns = turns;
+        self
+    }
+
+    /// Answers one question (the streamed answer, collected).
     #[tracing::instrument(name = "answer", skip_all)]
     pub async fn answer(&self, request: AnswerRequest) -> Result<Answer, AnswerError> {
-        let started = Instant::now();
-        if request.selected_text.as_deref().is_some_and(|s| !s.trim().is_empty()) {
-            return selection::answer(self, &request, started).await;
-        }
-        let query = followup::retrieval_query(&request.message, &request.history);
-        let filter = IndexFilter { chapter: request.chapter.clone(), document_id: None };
-        let hits = self.retrieve(&query, filter).await?;
-        let retrieved = Instant::now();
-        let mut draft = self.extractive.draft(&query, &hits).await?;
-        let mut provider = "extractive".to_owned();
-        if let (Some(llm), true) = (&self.llm, draft.supported) {
-            provider = self.rewrite_with_llm(llm, &mut draft, &request, &hits).await;
-        }
-        let mut answer = shape(draft, &hits, query);
-        answer.provider = provider;
-        answer.timings_ms = timings(started, retrieved);
-        Ok(answer)
-    }
-
-    /// Answers one question as a sequence of events: text deltas, citations, then the whole answer.
-    pub async fn answer_events(&self, request: AnswerRequest) -> Result<Vec<AnswerEvent>, AnswerError> {
-        let answer = self.answer(request).await?;
-        Ok(events(answer))
-    }
-
-    /// Replaces the draft with the model's answer; returns the provider that wrote it.
-    async fn rewrite_with_llm(
-        &self,
-        llm: &llm::LlmGenerator,
-        draft: &mut extractive::Draft,
-        request: &AnswerRequest,
-        hits: &[SearchHit],
-    ) -> String {
-        let context = &hits[..hits.len().min(self.extractive.params().chunks)];
-        match llm.generate(&request.message, &request.history, context).await {
-            Ok(llm::Generated { text: Some(text), citations }) => {
-                draft.text = text;
-                draft.citations = citations;
-                llm.name().to_owned()
-            }
-            Ok(llm::Generated { text: None, .. }) => {
-                draft.supported = false;
-                llm.name().to_owned()
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "chat model failed; answering extractively");
-                "extractive".to_owned()
+        use futures::StreamExt;
+        let mut events = self.answer_stream(request).await?;
+        while let Some(event) = events.next().await {
+            if let AnswerEvent::Done(answer) = event? {
+                return Ok(*answer);
             }
         }
+        Err(AnswerError::Llm(LlmError::Malformed { provider: "answer".into(), message: "no answer produced".into() }))
     }
 
     async fn retrieve(&self, query: &str, filter: IndexFilter) -> Result<Vec<SearchHit>, AnswerError> {
@@ -236,6 +226,7 @@ fn shape(draft: extractive::Draft, hits: &[SearchHit], retrieval_query: String) 
         retrieval_query,
         signals: draft.signals,
         timings_ms: AnswerTimings::default(),
+        usage: None,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::answer::{Answer, AnswerRequest, AnswerService, ExtractiveParams};
+use crate::answer::{Answer, AnswerRequest};
 use crate::components::Components;
 use crate::config::Settings;
 
@@ -25,7 +25,7 @@ pub fn run(settings: Settings, args: AskArgs) -> ExitCode {
             Ok(c) => c,
             Err(err) => return super::fail(&err),
         };
-        let service = AnswerService::new(components.retriever, components.db, ExtractiveParams::default());
+        let service = components.answers(&settings);
         let request = AnswerRequest { message: args.question, chapter: args.chapter, ..Default::default() };
         match service.answer(request).await {
             Ok(answer) if args.json => {

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use crate::answer::eval::evaluate;
-use crate::answer::{AnswerService, ExtractiveParams};
 use crate::components::Components;
 use crate::config::Settings;
 use crate::eval::{RetrievalReport, evaluate_retrieval, read_questions};
@@ -97,7 +96,7 @@ fn answers(settings: Settings, questions: PathBuf, json: bool) -> ExitCode {
             Ok(c) => c,
             Err(err) => return super::fail(&err),
         };
-        let service = AnswerService::new(components.retriever, components.db, ExtractiveParams::default());
+        let service = components.answers(&settings);
         match evaluate(&service, &questions).await {
             Ok(report) if json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
             Ok(r) => {

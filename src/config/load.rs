@@ -22,6 +22,9 @@ pub enum ConfigError {
     /// A value that is not among the accepted ones; `name` is the variable or file key.
     #[error("{name}: expected {expected}, got {got:?}")]
     Invalid { name: String, expected: String, got: String },
+    /// A setting another one depends on is absent (e.g. the API key of the chosen provider).
+    #[error("{name} is not set, but {needed_by} needs it; set it or choose another option")]
+    Missing { name: String, needed_by: String },
     #[error(
         "refusing to start with DOCENT_ENV=production: {}. Fix the settings, or set \
          DOCENT_ALLOW_UNSAFE_PRODUCTION=true if you really mean it",

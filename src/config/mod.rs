@@ -5,6 +5,7 @@
 //! and documentation; that registry drives parsing, validation messages, `docent config`, the
 //! README table and the `.env.example` files (a test keeps them in sync).
 
+mod llm;
 mod load;
 mod secret;
 mod validate;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+pub use llm::{ChatProvider, LlmConfig, ProviderConfig};
 pub use load::{ConfigError, LoadOptions, load};
 pub use secret::{redact_url, redacted};
 
@@ -52,6 +54,10 @@ pub struct Settings {
     pub embed: EmbedSettings,
     pub ingest: IngestSettings,
     pub retrieve: RetrieveSettings,
+    pub llm: LlmConfig,
+    pub cohere: ProviderConfig,
+    pub openai: ProviderConfig,
+    pub anthropic: ProviderConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -60,6 +66,30 @@ pub struct EmbedSettings {
     pub model_dir: PathBuf,
     pub threads: usize,
     pub batch_size: usize,
+    pub provider: EmbedProvider,
+    /// Model of a remote embedder; `None` uses the provider's default.
+    pub remote_model: Option<String>,
+    /// Vector length of a remote embedder; `None` uses the default model's.
+    pub dimension: Option<usize>,
+}
+
+/// Which embedder turns chunks and queries into vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedProvider {
+    #[default]
+    Local,
+    Cohere,
+    Openai,
+}
+
+/// What reorders the fused candidates before the top k are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RerankerKind {
+    #[default]
+    None,
+    Cohere,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -82,11 +112,21 @@ pub struct RetrieveSettings {
     pub dense_weight: f32,
     pub candidates: usize,
     pub query_cache: usize,
+    pub reranker: RerankerKind,
+    pub rerank_model: String,
+    pub rerank_candidates: usize,
 }
 
 impl Default for EmbedSettings {
     fn default() -> Self {
-        Self { model_dir: PathBuf::from("models/all-MiniLM-L6-v2"), threads: 0, batch_size: 16 }
+        Self {
+            model_dir: PathBuf::from("models/all-MiniLM-L6-v2"),
+            threads: 0,
+            batch_size: 16,
+            provider: EmbedProvider::Local,
+            remote_model: None,
+            dimension: None,
+        }
     }
 }
 
@@ -107,6 +147,9 @@ impl Default for RetrieveSettings {
             dense_weight: 0.6,
             candidates: 50,
             query_cache: 4096,
+            reranker: RerankerKind::None,
+            rerank_model: "rerank-v3.5".into(),
+            rerank_candidates: 30,
         }
     }
 }
@@ -170,6 +213,10 @@ impl Default for Settings {
             embed: EmbedSettings::default(),
             ingest: IngestSettings::default(),
             retrieve: RetrieveSettings::default(),
+            llm: LlmConfig::default(),
+            cohere: ProviderConfig::default(),
+            openai: ProviderConfig::default(),
+            anthropic: ProviderConfig::default(),
         }
     }
 }

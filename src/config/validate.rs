@@ -10,6 +10,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
     check_database_url(s)?;
     check_origins(&s.security.cors_origins)?;
     check_log_level(&s.log.level)?;
+    super::llm::validate(s)?;
     if s.database.min_connections > s.database.max_connections {
         return Err(ConfigError::Invalid {
             name: "DOCENT_DATABASE__MIN_CONNECTIONS".into(),

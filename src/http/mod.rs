@@ -46,6 +46,9 @@ pub struct AppState {
     pub retriever: Retriever,
     pub jobs: JobRunner,
     pub answers: AnswerService,
+    /// The resilient chat model chain (`None` when answers are extractive); shared by every
+    /// feature that needs a language model.
+    pub llm: Option<Arc<dyn crate::llm::ChatModel>>,
 }
 
 /// Whether the server is draining (shutting down): readiness answers 503 from then on.

@@ -30,7 +30,8 @@ impl AnthropicChat {
         Self { client, endpoint }
     }
 
-    fn body(&self, req: &ChatRequest, stream: bool) -> Value {
+    /// The JSON body sent upstream for `req` (pinned by the prompt snapshot tests).
+    pub fn body(&self, req: &ChatRequest, stream: bool) -> Value {
         let messages: Vec<Value> = req.messages.iter().map(|m| json!({"role": m.role, "content": m.content})).collect();
         let max_tokens = req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
         let mut body = json!({
@@ -41,7 +42,7 @@ impl AnthropicChat {
             body["system"] = json!(req.system);
         }
         if let Some(t) = req.temperature {
-            body["temperature"] = json!(t);
+            body["temperature"] = json!((f64::from(t) * 1000.0).round() / 1000.0);
         }
         body
     }

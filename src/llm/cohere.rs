@@ -26,7 +26,8 @@ impl CohereChat {
         Self { client, endpoint }
     }
 
-    fn body(&self, req: &ChatRequest, stream: bool) -> Value {
+    /// The JSON body sent upstream for `req` (pinned by the prompt snapshot tests).
+    pub fn body(&self, req: &ChatRequest, stream: bool) -> Value {
         let mut messages = Vec::new();
         if !req.system.is_empty() {
             messages.push(json!({"role": "system", "content": req.system}));
@@ -42,7 +43,7 @@ impl CohereChat {
             body["max_tokens"] = json!(max);
         }
         if let Some(t) = req.temperature {
-            body["temperature"] = json!(t);
+            body["temperature"] = json!((f64::from(t) * 1000.0).round() / 1000.0);
         }
         body
     }

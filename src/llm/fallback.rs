@@ -81,6 +81,10 @@ impl ChatModel for FallbackChain {
     }
 
     async fn chat_stream(&self, req: ChatRequest) -> Result<ChatStream, LlmError> {
+        Ok(self.chat_stream_named(req).await?.1)
+    }
+
+    async fn chat_stream_named(&self, req: ChatRequest) -> Result<(String, ChatStream), LlmError> {
         let mut errors = Vec::new();
         for (i, link) in self.links.iter().enumerate() {
             let opened = match link.probe() {
@@ -96,7 +100,10 @@ impl ChatModel for FallbackChain {
                 Err(e) => Err(e),
             };
             match first {
-                Ok((ev, rest)) => return Ok(futures::stream::iter([Ok(ev)]).chain(rest).boxed()),
+                Ok((ev, rest)) => {
+                    let stream = futures::stream::iter([Ok(ev)]).chain(rest).boxed();
+                    return Ok((link.name().to_owned(), stream));
+                }
                 Err(e) => {
                     self.switch(i, &e);
                     errors.push((link.name().to_owned(), e));

@@ -165,4 +165,10 @@ pub trait ChatModel: Send + Sync + std::fmt::Debug {
     async fn chat(&self, req: ChatRequest) -> Result<ChatResponse, LlmError>;
     /// Streams an answer; the stream ends after [`StreamEvent::Done`] or an error.
     async fn chat_stream(&self, req: ChatRequest) -> Result<ChatStream, LlmError>;
+    /// Like [`ChatModel::chat_stream`], naming the provider that answers (a fallback chain
+    /// names the link that produced the first token).
+    async fn chat_stream_named(&self, req: ChatRequest) -> Result<(String, ChatStream), LlmError> {
+        let stream = self.chat_stream(req).await?;
+        Ok((self.name().to_owned(), stream))
+    }
 }

@@ -33,7 +33,8 @@ impl OpenAiChat {
         Self { client, endpoint }
     }
 
-    fn body(&self, req: &ChatRequest, stream: bool) -> Value {
+    /// The JSON body sent upstream for `req` (pinned by the prompt snapshot tests).
+    pub fn body(&self, req: &ChatRequest, stream: bool) -> Value {
         let mut messages = Vec::new();
         if !req.system.is_empty() {
             messages.push(json!({"role": "system", "content": req.system}));
@@ -47,7 +48,7 @@ impl OpenAiChat {
             body["max_tokens"] = json!(max);
         }
         if let Some(t) = req.temperature {
-            body["temperature"] = json!(t);
+            body["temperature"] = json!((f64::from(t) * 1000.0).round() / 1000.0);
         }
         body
     }

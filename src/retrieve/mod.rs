@@ -1,12 +1,13 @@
 //! The query path: embed the query (unless BM25-only), search the hybrid index with the
-//! configured fusion, and shape the hits with their citation metadata (title, heading path,
-//! deep link, page). Timings are measured per stage for the API and the metrics.
+//! configured fusion, optionally rerank the fused candidates (Cohere `/v2/rerank`; a reranker
+//! failure keeps the fused order), and shape the hits with their citation metadata (title,
+//! heading path, deep link, page). Timings are measured per stage for the API and the metrics.
 //!
 //! Query vectors are cached (`quick_cache`, S3-FIFO, `retrieve.query_cache` entries of
 //! 1.5 KB): readers of one book ask the same questions, and embedding a question is the
 //! largest cost of a search (a forward pass of the model, milliseconds of CPU). The key is
-//! the question lowercased with whitespace collapsed, which the uncased MiniLM tokenizer
-//! maps to the same tokens, so a hit returns exactly the vector a miss would compute.
+//! the question with its whitespace collapsed (every tokenizer in use splits on whitespace),
+//! so a hit returns exactly the vector a miss would compute.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::RetrieveSettings;
 use crate::embed::{EmbedError, EmbedKind, Embedder};
 use crate::index::{FusionParams, IndexError, IndexFilter, IndexHit, IndexQuery, SearchMode, VectorIndex};
+use crate::llm::cohere::Reranker;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RetrieveError {
@@ -74,6 +76,7 @@ pub struct Retriever {
     embedder: Arc<dyn Embedder>,
     index: Arc<dyn VectorIndex>,
     settings: RetrieveSettings,
+    reranker: Option<Arc<dyn Reranker>>,
     query_vectors: Option<Arc<QueryCache>>,
 }
 
@@ -86,12 +89,18 @@ impl std::fmt::Debug for Retriever {
 impl Retriever {
     pub fn new(embedder: Arc<dyn Embedder>, index: Arc<dyn VectorIndex>, settings: RetrieveSettings) -> Self {
         let query_vectors = (settings.query_cache > 0).then(|| Arc::new(QueryCache::new(settings.query_cache)));
-        Self { embedder, index, settings, query_vectors }
+        Self { embedder, index, settings, reranker: None, query_vectors }
+    }
+
+    /// Reorders the fused candidates with `reranker` before the top k are kept.
+    pub fn with_reranker(mut self, reranker: Arc<dyn Reranker>) -> Self {
+        self.reranker = Some(reranker);
+        self
     }
 
     /// The query's vector, from the cache when this question was embedded before.
     async fn query_vector(&self, query: &str) -> Result<Vec<f32>, EmbedError> {
-        let key = query.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let key = query.split_whitespace().collect::<Vec<_>>().join(" ");
         if let Some(vector) = self.query_vectors.as_ref().and_then(|cache| cache.get(&key)) {
             metrics::counter!("docent_cache_hits_total", "cache" => "query_embedding").increment(1);
             return Ok(vector.as_ref().clone());
@@ -118,10 +127,11 @@ impl Retriever {
         };
         let embedded = Instant::now();
         let k = request.k.unwrap_or(self.settings.k);
+        let fetch = if self.reranker.is_some() { k.max(self.settings.rerank_candidates) } else { k };
         let query = IndexQuery {
             text: request.query,
             vector,
-            k,
+            k: fetch,
             mode: request.mode,
             filter: request.filter,
             fusion: FusionParams {
@@ -133,7 +143,11 @@ impl Retriever {
                 alpha: self.settings.alpha,
             },
         };
-        let hits = self.index.search(&query).await?;
+        let mut hits = self.index.search(&query).await?;
+        if let Some(reranker) = &self.reranker {
+            hits = rerank(reranker.as_ref(), &query.text, hits).await;
+        }
+        hits.truncate(k);
         let done = Instant::now();
         let mode = format!("{:?}", request.mode).to_lowercase();
         metrics::histogram!("docent_search_duration_seconds", "mode" => mode).record((done - started).as_secs_f64());
@@ -146,6 +160,26 @@ impl Retriever {
             },
         })
     }
+}
+
+/// `hits` ordered by the reranker's scores (which become their `score`); on failure the fused
+/// order is kept and the failure logged and counted.
+#[tracing::instrument(name = "retrieve.rerank", skip_all, fields(candidates = hits.len()))]
+async fn rerank(reranker: &dyn Reranker, query: &str, mut hits: Vec<IndexHit>) -> Vec<IndexHit> {
+    let texts: Vec<String> = hits.iter().map(|h| h.text.clone()).collect();
+    match reranker.rerank(query, &texts).await {
+        Ok(scores) => {
+            for (hit, score) in hits.iter_mut().zip(scores) {
+                hit.score = score;
+            }
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        }
+        Err(err) => {
+            metrics::counter!("docent_rerank_failures_total").increment(1);
+            tracing::warn!(error = %err, "reranking failed; keeping the fused order");
+        }
+    }
+    hits
 }
 
 fn ms(d: std::time::Duration) -> f64 {

@@ -8,6 +8,14 @@ mod calibration;
 mod chat;
 mod cli;
 mod conversations;
+mod injection;
 mod llm;
+mod prompts;
+mod providers;
 mod selection;
+mod streaming;
+#[allow(dead_code)]
+#[path = "../../src/llm/tests/stub.rs"]
+mod stub;
 mod support;
+mod upstream;

@@ -31,6 +31,8 @@ pub async fn ingest(app: &TestApp, dir: &std::path::Path) {
         embedder: state.retriever.embedder().clone(),
         index: state.index.clone(),
         retriever: state.retriever.clone(),
+        llm: state.llm.clone(),
+        llm_links: Vec::new(),
     };
     let options = SyncOptions::from_settings(&state.settings, false);
     sync_paths(&components, &[dir.to_path_buf()], &options, &NoProgress).await.expect("book ingested");

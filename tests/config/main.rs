@@ -187,3 +187,79 @@ fn the_readme_the_guide_and_env_examples_list_exactly_the_registered_variables()
         assert_eq!(names_sorted, want, "{file} lists every variable once");
     }
 }
+
+#[test]
+fn a_provider_chosen_without_its_key_is_refused_naming_the_variable() {
+    let cases = [
+        (vec![("DOCENT_LLM_PROVIDER", "anthropic")], "ANTHROPIC_API_KEY", "DOCENT_LLM_PROVIDER=anthropic"),
+        (vec![("DOCENT_LLM_PROVIDER", "openai")], "OPENAI_API_KEY", "DOCENT_LLM_PROVIDER=openai"),
+        (
+            vec![
+                ("DOCENT_LLM_PROVIDER", "openai"),
+                ("OPENAI_API_KEY", "sk"),
+                ("DOCENT_LLM_FALLBACK", "cohere,extractive"),
+            ],
+            "COHERE_API_KEY",
+            "DOCENT_LLM_FALLBACK=cohere",
+        ),
+        (vec![("DOCENT_EMBEDDER", "cohere")], "COHERE_API_KEY", "DOCENT_EMBEDDER=cohere"),
+        (vec![("DOCENT_RERANKER", "cohere")], "COHERE_API_KEY", "DOCENT_RERANKER=cohere"),
+    ];
+    for (pairs, variable, needed_by) in cases {
+        let err = load_env(&pairs).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{variable} is not set, but {needed_by} needs it")), "{err}");
+    }
+}
+
+#[test]
+fn an_unknown_fallback_provider_lists_the_accepted_ones() {
+    let err = load_env(&[("DOCENT_LLM_FALLBACK", "cohere,gemini")]).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "DOCENT_LLM_FALLBACK: expected a comma-separated list of extractive, cohere, openai, anthropic, got \"gemini\""
+    );
+    let err = load_env(&[("DOCENT_LLM_PROVIDER", "gemini")]).unwrap_err().to_string();
+    assert!(err.starts_with("DOCENT_LLM_PROVIDER: expected one of extractive, cohere, openai, anthropic"), "{err}");
+}
+
+#[test]
+fn an_openai_compatible_server_on_its_own_base_url_needs_no_key() {
+    let settings = load_env(&[
+        ("DOCENT_LLM_PROVIDER", "openai"),
+        ("OPENAI_BASE_URL", "http://localhost:11434/v1"),
+        ("DOCENT_LLM_MODEL", "llama3.1"),
+        ("DOCENT_LLM_FALLBACK", "extractive"),
+    ])
+    .unwrap();
+    let llm = settings.llm_settings();
+    assert_eq!((llm.openai.base_url.as_str(), llm.model.as_deref()), ("http://localhost:11434/v1", Some("llama3.1")));
+    assert!(settings.llm_falls_back_to_extractive());
+    let err = load_env(&[("OPENAI_BASE_URL", "localhost:11434")]).unwrap_err().to_string();
+    assert!(err.starts_with("OPENAI_BASE_URL: expected an http:// or https:// URL"), "{err}");
+}
+
+#[test]
+fn the_chain_stops_at_extractive_and_keys_are_redacted() {
+    let settings = load_env(&[
+        ("DOCENT_LLM_PROVIDER", "cohere"),
+        ("COHERE_API_KEY", "co-secret-1"),
+        ("DOCENT_LLM_FALLBACK", "cohere, extractive, anthropic"),
+        ("DOCENT_LLM__FIRST_TOKEN_TIMEOUT_MS", "1500"),
+    ])
+    .unwrap();
+    assert_eq!(settings.llm_chain(), [docent::llm::ProviderKind::Cohere]);
+    assert_eq!(settings.llm_settings().timeouts.first_token, std::time::Duration::from_millis(1500));
+    let printed = settings.effective_json().to_string();
+    assert!(!printed.contains("co-secret-1") && printed.contains("[redacted]"), "{printed}");
+}
+
+#[test]
+fn a_first_token_deadline_beyond_the_total_is_refused() {
+    let err = load_env(&[("DOCENT_LLM__FIRST_TOKEN_TIMEOUT_MS", "90000"), ("DOCENT_LLM__TOTAL_TIMEOUT_SECS", "60")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("DOCENT_LLM__FIRST_TOKEN_TIMEOUT_MS: expected at most DOCENT_LLM__TOTAL_TIMEOUT_SECS"),
+        "{err}"
+    );
+}

@@ -1,10 +1,12 @@
 //! `POST /api/v1/chat`: a question about the book (optionally about a selected passage) inside
 //! a conversation, answered as JSON or, with `"stream": true` or `Accept: text/event-stream`, as
-//! server-sent events: `meta`, `delta`…, `citation`…, `done` (or `error`).
+//! server-sent events: `meta`, `delta`…, `citation`…, `done` (or `error`). Deltas are relayed as
+//! the chat model streams them; a reader who disconnects cancels the generation at once.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
@@ -13,11 +15,14 @@ use axum::routing::post;
 use axum::{Json, Router};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::Sender;
 
-use crate::answer::chat::{ChatError, ChatReply};
-use crate::answer::{Answer, AnswerEvent, AnswerMode, AnswerRequest, SelectionSource, events};
+use crate::answer::chat::{ChatError, ChatReply, Turn};
+use crate::answer::{Answer, AnswerError, AnswerEvent, AnswerMode, AnswerRequest, AnswerService, SelectionSource};
+use crate::http::middleware::RequestId;
 use crate::http::session::AnonSession;
 use crate::http::{ApiError, AppJson, AppState};
+use crate::llm::LlmError;
 
 const MAX_MESSAGE_CHARS: usize = 4000;
 const MAX_SELECTION_CHARS: usize = 5000;
@@ -72,6 +77,7 @@ impl ChatBody {
 
 async fn chat(
     State(app): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
     session: AnonSession,
     headers: HeaderMap,
     AppJson(body): AppJson<ChatBody>,
@@ -80,17 +86,13 @@ async fn chat(
     let turn = app.answers.begin_turn(&session.owner, body.conversation_id.as_deref(), &request.message).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if body.stream || accept.contains("text/event-stream") {
-        let (tx, rx) = futures::channel::mpsc::unbounded::<Event>();
+        let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
         let meta = serde_json::json!({ "conversation_id": turn.conversation_id, "message_id": turn.message_id });
-        let _ = tx.unbounded_send(json_event("meta", &meta));
-        tokio::spawn(async move {
-            for event in stream_events(app.answers.finish_turn(turn, request).await) {
-                if tx.unbounded_send(event).is_err() {
-                    break;
-                }
-            }
-        });
-        let sse = Sse::new(rx.map(Ok::<_, Infallible>)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+        let _ = tx.try_send(json_event("meta", &meta));
+        tokio::spawn(relay(app.answers.clone(), turn, request, request_id.0, tx));
+        let events =
+            futures::stream::unfold(rx, |mut rx| async move { Some((Ok::<_, Infallible>(rx.recv().await?), rx)) });
+        let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
         let no_cache = [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))];
         return Ok(session.attach((no_cache, sse)));
     }
@@ -98,46 +100,67 @@ async fn chat(
     Ok(session.attach(Json(ChatResponse::from(reply))))
 }
 
-/// The SSE events of a finished turn, or one `error` event with the problem.
-fn stream_events(outcome: Result<ChatReply, ChatError>) -> Vec<Event> {
-    let reply = match outcome {
-        Ok(reply) => reply,
-        Err(err) => return vec![error_event(ApiError::from(err))],
-    };
-    let (conversation_id, message_id) = (reply.conversation_id, reply.message_id);
-    events(reply.answer)
-        .into_iter()
-        .map(|event| match event {
-            AnswerEvent::Delta(text) => json_event("delta", &serde_json::json!({ "text": text })),
-            AnswerEvent::Citation(citation) => json_event("citation", &citation),
-            AnswerEvent::Done(answer) => {
-                let done = ChatResponse {
-                    conversation_id: conversation_id.clone(),
-                    message_id: message_id.clone(),
-                    answer: *answer,
-                };
-                json_event("done", &done)
+/// Streams the turn's events to the reader until `done` or `error`; stops (dropping the
+/// upstream generation) as soon as the reader's side of the channel is gone.
+async fn relay(answers: AnswerService, turn: Turn, request: AnswerRequest, request_id: String, tx: Sender<Event>) {
+    let ids = (turn.conversation_id.clone(), turn.message_id.clone());
+    let work = async {
+        let mut events = match answers.stream_turn(turn, request).await {
+            Ok(events) => events,
+            Err(err) => return drop(tx.send(error_event(err.into(), &request_id)).await),
+        };
+        while let Some(item) = events.next().await {
+            let event = match item {
+                Ok(event) => sse_event(event, &ids),
+                Err(err) => error_event(err.into(), &request_id),
+            };
+            if tx.send(event).await.is_err() {
+                return;
             }
-        })
-        .collect()
+        }
+    };
+    tokio::select! {
+        () = work => {}
+        () = tx.closed() => tracing::info!("reader disconnected; answer generation cancelled"),
+    }
+}
+
+fn sse_event(event: AnswerEvent, (conversation_id, message_id): &(String, String)) -> Event {
+    match event {
+        AnswerEvent::Delta(text) => json_event("delta", &serde_json::json!({ "text": text })),
+        AnswerEvent::Citation(citation) => json_event("citation", &citation),
+        AnswerEvent::Done(answer) => {
+            let done = ChatResponse {
+                conversation_id: conversation_id.clone(),
+                message_id: message_id.clone(),
+                answer: *answer,
+            };
+            json_event("done", &done)
+        }
+    }
 }
 
 fn json_event(name: &str, data: &impl Serialize) -> Event {
     Event::default().event(name).data(serde_json::to_string(data).unwrap_or_else(|_| "{}".into()))
 }
 
-fn error_event(err: ApiError) -> Event {
+/// An `error` event carrying the problem the JSON endpoint would have answered with.
+fn error_event(err: ApiError, request_id: &str) -> Event {
     let status = err.status();
-    let detail = if status.is_server_error() { "The server failed to answer.".to_owned() } else { err.to_string() };
-    if status.is_server_error() {
-        tracing::error!(error = ?err, "streamed answer failed");
-    }
+    let detail = match &err {
+        ApiError::Internal(cause) => {
+            tracing::error!(error = ?cause, "streamed answer failed");
+            "The server failed to handle the request.".to_owned()
+        }
+        other => other.to_string(),
+    };
     let problem = serde_json::json!({
         "type": format!("urn:docent:problem:{}", err.code()),
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
         "detail": detail,
         "code": err.code(),
+        "request_id": request_id,
     });
     json_event("error", &problem)
 }
@@ -152,7 +175,21 @@ impl From<ChatError> for ApiError {
     fn from(err: ChatError) -> Self {
         match err {
             ChatError::ConversationNotFound(id) => super::conversations::not_found(&id),
+            ChatError::Answer(AnswerError::Llm(err)) => upstream_failure(err),
             other => ApiError::internal(other),
         }
+    }
+}
+
+/// A provider failure as 502/503/504; what went wrong upstream is logged, never sent.
+fn upstream_failure(err: LlmError) -> ApiError {
+    tracing::error!(error = %err, kind = err.kind(), "chat model failed");
+    match err.http_status() {
+        504 => ApiError::GatewayTimeout("The language model did not answer in time.".into()),
+        503 => ApiError::Unavailable {
+            code: "upstream_unavailable",
+            detail: "The language model is unavailable right now; try again shortly.".into(),
+        },
+        _ => ApiError::BadGateway("The language model failed to answer.".into()),
     }
 }
