@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use futures::StreamExt;
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::answer::chat::{ChatError, ChatReply};
 use crate::answer::{Answer, AnswerEvent, AnswerMode, AnswerRequest, SelectionSource, events};
-use crate::http::session::AnonSession;
+use crate::http::guard::ChatCaller;
 use crate::http::{ApiError, AppJson, AppState};
 
 const MAX_MESSAGE_CHARS: usize = 4000;
@@ -72,12 +72,12 @@ impl ChatBody {
 
 async fn chat(
     State(app): State<AppState>,
-    session: AnonSession,
+    ChatCaller(caller): ChatCaller,
     headers: HeaderMap,
     AppJson(body): AppJson<ChatBody>,
 ) -> Result<Response, ApiError> {
     let request = body.validate()?;
-    let turn = app.answers.begin_turn(&session.owner, body.conversation_id.as_deref(), &request.message).await?;
+    let turn = app.answers.begin_turn(&caller.owner(), body.conversation_id.as_deref(), &request.message).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if body.stream || accept.contains("text/event-stream") {
         let (tx, rx) = futures::channel::mpsc::unbounded::<Event>();
@@ -92,10 +92,10 @@ async fn chat(
         });
         let sse = Sse::new(rx.map(Ok::<_, Infallible>)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
         let no_cache = [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))];
-        return Ok(session.attach((no_cache, sse)));
+        return Ok((no_cache, sse).into_response());
     }
     let reply = app.answers.finish_turn(turn, request).await?;
-    Ok(session.attach(Json(ChatResponse::from(reply))))
+    Ok(Json(ChatResponse::from(reply)).into_response())
 }
 
 /// The SSE events of a finished turn, or one `error` event with the problem.
