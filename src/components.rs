@@ -135,7 +135,7 @@ async fn load_local_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, E
     Ok(Arc::new(embedder))
 }
 
-async fn ensure_migrated(db: &Db, settings: &Settings) -> Result<(), StartupError> {
+pub async fn ensure_migrated(db: &Db, settings: &Settings) -> Result<(), StartupError> {
     if settings.auto_migrate() {
         let applied = migrate::up(db).await?;
         if !applied.is_empty() {

@@ -77,6 +77,8 @@ impl Application {
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let jobs = JobRunner::new(components.clone(), SyncOptions::from_settings(&settings, false), &settings.data_dir);
+        let access = crate::access::AccessService::new(components.db.clone(), settings.access.clone());
+        access.spawn_usage_flusher();
         let settings = Arc::new(settings);
         let settings_ref = settings.clone();
         let state = AppState {
@@ -89,6 +91,7 @@ impl Application {
             jobs,
             answers: components.answers(&settings_ref),
             llm: components.llm.clone(),
+            access,
         };
         let router = app(state.clone(), extra);
         Ok(Self { listener, state, router })
@@ -122,6 +125,9 @@ impl Application {
             tracing::info!("shutdown requested; draining");
         };
         serve(self.listener, self.router, options, stop).await;
+        if let Err(err) = self.state.access.flush_usage().await {
+            tracing::error!(error = %err, "api key usage could not be written at shutdown");
+        }
         self.state.db.close().await;
         tracing::info!("docent stopped");
     }

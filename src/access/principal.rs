@@ -64,6 +64,24 @@ impl Role {
     }
 }
 
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "reader" => Ok(Self::Reader),
+            "admin" => Ok(Self::Admin),
+            other => Err(format!("unknown role {other:?} (expected reader or admin)")),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The caller of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

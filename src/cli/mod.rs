@@ -7,9 +7,11 @@ mod eval;
 mod healthcheck;
 mod index;
 mod ingest;
+mod keys;
 mod migrate;
 mod search;
 mod serve;
+mod users;
 mod version;
 
 use std::path::PathBuf;
@@ -52,6 +54,10 @@ pub enum Command {
     Search(search::SearchArgs),
     /// Rebuild or inspect the search index.
     Index(index::IndexArgs),
+    /// Create, list and revoke API keys (`keys create --name NAME --scopes chat,ingest,admin`).
+    Keys(keys::KeysArgs),
+    /// Manage accounts (`users set-role EMAIL admin` makes the first admin).
+    Users(users::UsersArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -79,6 +85,8 @@ pub fn run() -> ExitCode {
         Command::Ingest(args) => ingest::run(settings, args),
         Command::Search(args) => search::run(settings, args),
         Command::Index(args) => index::run(settings, args),
+        Command::Keys(args) => keys::run(settings, args),
+        Command::Users(args) => users::run(settings, args),
         Command::Version(_) => unreachable!("handled above"),
     }
 }

@@ -49,8 +49,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub log: LogSettings,
     pub database: DatabaseSettings,
-    /// Admin endpoints without authentication; replaced by API-key scopes with accounts.
-    pub admin_open: bool,
+    pub access: AccessSettings,
     pub embed: EmbedSettings,
     pub ingest: IngestSettings,
     pub retrieve: RetrieveSettings,
@@ -58,6 +57,52 @@ pub struct Settings {
     pub cohere: ProviderConfig,
     pub openai: ProviderConfig,
     pub anthropic: ProviderConfig,
+}
+
+/// Accounts, sessions and API keys.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessSettings {
+    pub allow_anonymous: bool,
+    pub session_ttl_secs: u64,
+    pub session_idle_secs: u64,
+    pub same_site: SameSite,
+    pub signin_failures_per_account: u32,
+    pub signin_failures_per_ip: u32,
+    pub signin_window_secs: u64,
+    pub usage_flush_secs: u64,
+}
+
+/// The `SameSite` attribute of the session cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSite {
+    Lax,
+    Strict,
+}
+
+impl SameSite {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lax => "Lax",
+            Self::Strict => "Strict",
+        }
+    }
+}
+
+impl Default for AccessSettings {
+    fn default() -> Self {
+        Self {
+            allow_anonymous: true,
+            session_ttl_secs: 30 * 86_400,
+            session_idle_secs: 7 * 86_400,
+            same_site: SameSite::Lax,
+            signin_failures_per_account: 5,
+            signin_failures_per_ip: 20,
+            signin_window_secs: 900,
+            usage_flush_secs: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -209,7 +254,7 @@ impl Default for Settings {
             security: SecuritySettings::default(),
             log: LogSettings::default(),
             database: DatabaseSettings::default(),
-            admin_open: false,
+            access: AccessSettings::default(),
             embed: EmbedSettings::default(),
             ingest: IngestSettings::default(),
             retrieve: RetrieveSettings::default(),

@@ -113,6 +113,26 @@ impl Db {
         Ok(done > 0)
     }
 
+    /// Moves every conversation of `from` to `to` (an anonymous reader's history to the account
+    /// they signed in with). Returns how many moved.
+    pub async fn transfer_conversations(&self, from: &Owner, to: &Owner) -> Result<u64, DbError> {
+        Ok(on_pool!(self, pool => sqlx::query(
+            "UPDATE conversations SET owner_kind = $1, owner_id = $2 WHERE owner_kind = $3 AND owner_id = $4",
+        )
+        .bind(to.kind).bind(&to.id).bind(from.kind).bind(&from.id).execute(pool).await?.rows_affected()))
+    }
+
+    /// Every owner's conversations, most recently active first (for admins).
+    pub async fn all_conversations(&self, offset: i64, limit: i64) -> Result<Vec<ConversationRecord>, DbError> {
+        let sql =
+            format!("SELECT {CONVERSATION_COLUMNS} FROM conversations ORDER BY updated_at DESC, id LIMIT $1 OFFSET $2");
+        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(limit).bind(offset).fetch_all(pool).await?))
+    }
+
+    pub async fn conversation_count(&self) -> Result<i64, DbError> {
+        Ok(on_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM conversations").fetch_one(pool).await?))
+    }
+
     /// Appends a message and marks the conversation active.
     pub async fn append_message(&self, message: NewMessage<'_>) -> Result<(), DbError> {
         let now = Utc::now();

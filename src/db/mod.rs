@@ -3,10 +3,14 @@
 //! and written once in SQL both dialects accept; [`on_pool!`] runs them on whichever pool is live.
 //! Only where the dialects really differ (migrations, backups) is there per-dialect code.
 
+pub mod api_keys;
+pub mod audit;
 pub mod conversations;
 pub mod documents;
 pub mod jobs;
 pub mod migrate;
+pub mod sessions;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;

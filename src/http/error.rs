@@ -23,6 +23,11 @@ pub enum ApiError {
     BadRequest(String),
     #[error("authentication is required")]
     Unauthenticated,
+    /// Credentials were presented and are wrong (sign-in, API key).
+    #[error("{0}")]
+    InvalidCredentials(String),
+    #[error("cross-site request refused: send an allowed Origin or the X-CSRF-Token from sign-in or /api/v1/auth/me")]
+    CsrfRejected,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -60,7 +65,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MalformedJson(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::InvalidCredentials(_) => StatusCode::UNAUTHORIZED,
+            ApiError::CsrfRejected => StatusCode::FORBIDDEN,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -81,6 +87,8 @@ impl ApiError {
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unauthenticated => "unauthenticated",
+            ApiError::InvalidCredentials(_) => "invalid_credentials",
+            ApiError::CsrfRejected => "csrf_rejected",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",

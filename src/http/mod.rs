@@ -1,8 +1,10 @@
 //! The HTTP edge: shared state, the router with its middleware stack, the server loop.
 //! Each feature has a `routes/<feature>.rs` with `pub fn router() -> Router<AppState>`.
 
+pub mod access;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod middleware;
 mod problem;
 pub mod routes;
@@ -49,6 +51,7 @@ pub struct AppState {
     /// The resilient chat model chain (`None` when answers are extractive); shared by every
     /// feature that needs a language model.
     pub llm: Option<Arc<dyn crate::llm::ChatModel>>,
+    pub access: crate::access::AccessService,
 }
 
 /// Whether the server is draining (shutting down): readiness answers 503 from then on.
@@ -77,8 +80,12 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .merge(routes::documents::router())
         .merge(routes::chat::router())
         .merge(routes::conversations::router())
+        .merge(routes::auth::router())
+        .merge(routes::keys::router())
+        .merge(routes::admin::router())
         .merge(extra)
         .route_layer(axum::middleware::from_fn(middleware::record_route))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::resolve))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(settings.server.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(

@@ -1,5 +1,6 @@
 //! The anonymous reader session: a random id in the `docent_anon` cookie, set when absent, that
-//! owns the reader's conversations.
+//! owns the reader's conversations. The access middleware ([`super::access`]) sets the cookie and
+//! the anonymous [`crate::access::Principal`]; this extractor reads it from there.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -22,6 +23,9 @@ impl FromRequestParts<AppState> for AnonSession {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(crate::access::Principal::Anonymous { session }) = parts.extensions.get() {
+            return Ok(Self { owner: Owner::anonymous(session.clone()), new_cookie: None });
+        }
         if let Some(id) = cookie_value(&parts.headers) {
             return Ok(Self { owner: Owner::anonymous(id), new_cookie: None });
         }

@@ -178,3 +178,24 @@ pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str
     assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
     body
 }
+
+/// Creates an API key with `scopes` (e.g. `"ingest"` or `"chat,admin"`) directly in the app's
+/// database and returns its `dk_…` token.
+pub async fn api_key(app: &TestApp, scopes: &str) -> String {
+    use secrecy::ExposeSecret;
+    let new = docent::access::keys::NewKey {
+        name: format!("test {scopes}"),
+        scopes: docent::access::keys::parse_scopes([scopes]).expect("valid scopes"),
+        expires_in: None,
+        created_by: None,
+    };
+    let created = docent::access::keys::create_key(&app.state.db, new).await.expect("key created");
+    created.key.expose_secret().to_owned()
+}
+
+/// A client that sends `Authorization: Bearer <key>` on every request.
+pub fn client_with_key(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {key}").parse().unwrap());
+    reqwest::Client::builder().default_headers(headers).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}

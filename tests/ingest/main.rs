@@ -215,7 +215,8 @@ async fn wait_for_job(app: &common::TestApp, location: &str) -> serde_json::Valu
 
 #[tokio::test]
 async fn an_uploaded_document_becomes_searchable_and_deleting_it_removes_it() {
-    let app = common::spawn_app_with(|s| s.admin_open = true, axum::Router::new()).await;
+    let mut app = common::spawn_app().await;
+    app.client = common::client_with_key(&common::api_key(&app, "ingest,chat").await);
     let body = serde_json::json!({"content": "# Tides\n\n## Spring tides\n\nSpring tides happen at new and full moon.", "format": "markdown", "path": "ocean/tides.md", "url": "https://example.com/tides"});
     let accepted = app.client.post(app.url("/api/v1/documents")).json(&body).send().await.unwrap();
     assert_eq!(accepted.status(), 202);
@@ -258,9 +259,11 @@ async fn an_uploaded_document_becomes_searchable_and_deleting_it_removes_it() {
 }
 
 #[tokio::test]
-async fn document_administration_is_forbidden_unless_admin_open() {
+async fn document_administration_needs_an_ingest_key() {
     let app = common::spawn_app().await;
-    let response = app.get("/api/v1/documents").await;
+    common::assert_problem(app.get("/api/v1/documents").await, 401, "unauthenticated").await;
+    let chat_only = common::client_with_key(&common::api_key(&app, "chat").await);
+    let response = chat_only.get(app.url("/api/v1/documents")).send().await.unwrap();
     common::assert_problem(response, 403, "forbidden").await;
 }
 

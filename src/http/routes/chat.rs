@@ -9,8 +9,8 @@ use std::time::Duration;
 use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use futures::StreamExt;
@@ -19,8 +19,8 @@ use tokio::sync::mpsc::Sender;
 
 use crate::answer::chat::{ChatError, ChatReply, Turn};
 use crate::answer::{Answer, AnswerError, AnswerEvent, AnswerMode, AnswerRequest, AnswerService, SelectionSource};
+use crate::http::guard::ChatCaller;
 use crate::http::middleware::RequestId;
-use crate::http::session::AnonSession;
 use crate::http::{ApiError, AppJson, AppState};
 use crate::llm::LlmError;
 
@@ -78,12 +78,12 @@ impl ChatBody {
 async fn chat(
     State(app): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    session: AnonSession,
+    ChatCaller(caller): ChatCaller,
     headers: HeaderMap,
     AppJson(body): AppJson<ChatBody>,
 ) -> Result<Response, ApiError> {
     let request = body.validate()?;
-    let turn = app.answers.begin_turn(&session.owner, body.conversation_id.as_deref(), &request.message).await?;
+    let turn = app.answers.begin_turn(&caller.owner(), body.conversation_id.as_deref(), &request.message).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if body.stream || accept.contains("text/event-stream") {
         let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
@@ -94,10 +94,10 @@ async fn chat(
             futures::stream::unfold(rx, |mut rx| async move { Some((Ok::<_, Infallible>(rx.recv().await?), rx)) });
         let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
         let no_cache = [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))];
-        return Ok(session.attach((no_cache, sse)));
+        return Ok((no_cache, sse).into_response());
     }
     let reply = app.answers.finish_turn(turn, request).await?;
-    Ok(session.attach(Json(ChatResponse::from(reply))))
+    Ok(Json(ChatResponse::from(reply)).into_response())
 }
 
 /// Streams the turn's events to the reader until `done` or `error`; stops (dropping the

@@ -1,6 +1,6 @@
-//! Admin operations on the book: upload a document (JSON or multipart) as a background job,
-//! poll the job, list, read and delete documents. Enabled only with `DOCENT_ADMIN_OPEN=true`
-//! until API-key scopes protect them.
+//! Operations on the book: upload a document (JSON or multipart) as a background job, poll the
+//! job, list, read and delete documents. Every route needs the `ingest` (or `admin`) scope;
+//! uploads and deletions are written to the audit log.
 
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -9,7 +9,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use crate::access::{Actor, AuditContext, audit};
 use crate::db::documents::Page;
+use crate::http::guard::IngestCaller;
 use crate::http::{ApiError, AppJson, AppState};
 use crate::ingest::Format;
 use crate::ingest::jobs::Upload;
@@ -19,13 +21,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/documents", get(list).post(upload))
         .route("/api/v1/documents/{id}", get(show).delete(remove))
         .route("/api/v1/jobs/{id}", get(job))
-}
-
-fn admin(app: &AppState) -> Result<(), ApiError> {
-    if app.settings.admin_open {
-        return Ok(());
-    }
-    Err(ApiError::Forbidden("document administration is disabled; set DOCENT_ADMIN_OPEN=true to enable it".into()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,8 +55,12 @@ fn check_path(path: &Option<String>) -> Result<(), ApiError> {
     }
 }
 
-async fn upload(State(app): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    admin(&app)?;
+async fn upload(
+    State(app): State<AppState>,
+    IngestCaller(caller): IngestCaller,
+    audit: AuditContext,
+    request: Request,
+) -> Result<Response, ApiError> {
     let is_multipart =
         request.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"multipart/form-data"));
     let upload = if is_multipart {
@@ -72,7 +71,9 @@ async fn upload(State(app): State<AppState>, request: Request) -> Result<Respons
         json_upload(body)?
     };
     check_path(&upload.path)?;
+    let details = serde_json::json!({ "path": upload.path, "format": format!("{:?}", upload.format).to_lowercase() });
     let job_id = app.jobs.submit(upload).await.map_err(ApiError::internal)?;
+    app.access.audit(&audit, Actor::of(&caller), audit::DOCUMENT_INGEST, Some(&job_id), details).await?;
     let location = format!("/api/v1/jobs/{job_id}");
     let body = Json(serde_json::json!({ "job_id": job_id, "status": "queued", "location": location }));
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], body).into_response())
@@ -122,8 +123,11 @@ struct Paging {
     per_page: Option<i64>,
 }
 
-async fn list(State(app): State<AppState>, Query(paging): Query<Paging>) -> Result<Json<serde_json::Value>, ApiError> {
-    admin(&app)?;
+async fn list(
+    State(app): State<AppState>,
+    _: IngestCaller,
+    Query(paging): Query<Paging>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let page = paging.page.unwrap_or(1);
     let per_page = paging.per_page.unwrap_or(50);
     if page < 1 || !(1..=200).contains(&per_page) {
@@ -135,24 +139,35 @@ async fn list(State(app): State<AppState>, Query(paging): Query<Paging>) -> Resu
     Ok(Json(serde_json::json!({ "documents": documents, "page": page, "per_page": per_page, "total": total })))
 }
 
-async fn show(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    admin(&app)?;
+async fn show(
+    State(app): State<AppState>,
+    _: IngestCaller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let doc = app.db.document(&id).await.map_err(ApiError::internal)?;
     let doc = doc.ok_or_else(|| ApiError::NotFound(format!("no document {id}")))?;
     Ok(Json(serde_json::to_value(doc).map_err(ApiError::internal)?))
 }
 
-async fn remove(State(app): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    admin(&app)?;
+async fn remove(
+    State(app): State<AppState>,
+    IngestCaller(caller): IngestCaller,
+    audit: AuditContext,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     if !app.db.delete_document(&id).await.map_err(ApiError::internal)? {
         return Err(ApiError::NotFound(format!("no document {id}")));
     }
     app.index.delete_document(&id).await.map_err(ApiError::internal)?;
+    app.access.audit(&audit, Actor::of(&caller), audit::DOCUMENT_DELETE, Some(&id), serde_json::json!({})).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn job(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    admin(&app)?;
+async fn job(
+    State(app): State<AppState>,
+    _: IngestCaller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let job = app.db.job(&id).await.map_err(ApiError::internal)?;
     let job = job.ok_or_else(|| ApiError::NotFound(format!("no job {id}")))?;
     Ok(Json(serde_json::to_value(job).map_err(ApiError::internal)?))

@@ -5,6 +5,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use crate::http::guard::ChatCaller;
 use crate::http::{ApiError, AppJson, AppState};
 use crate::index::{IndexFilter, SearchMode};
 use crate::retrieve::{SearchRequest, SearchResults};
@@ -53,6 +54,7 @@ impl SearchBody {
 
 async fn search(
     State(app): State<AppState>,
+    _: ChatCaller,
     AppJson(body): AppJson<SearchBody>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let request = body.validate()?;
