@@ -3,8 +3,8 @@
 //! Data flows one way: `ingest → index/db → retrieve → answer → http`. `main.rs` only calls
 //! [`cli::run`]; every subcommand is one library function.
 
-pub mod answer;
 pub mod access;
+pub mod answer;
 pub mod cli;
 pub mod components;
 pub mod config;

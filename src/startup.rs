@@ -8,12 +8,15 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::access::{InProcessRateLimiter, QuotaService};
 use crate::answer::{AnswerService, ExtractiveParams};
 use crate::components::Components;
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::db::DbError;
 use crate::db::migrate::MigrateError;
 use crate::embed::EmbedError;
+use crate::http::client_ip::TrustedProxies;
+use crate::http::limits::RateLimitPolicy;
 use crate::http::server::{ServeOptions, serve};
 use crate::http::{AppState, Lifecycle, app};
 use crate::index::IndexError;
@@ -50,6 +53,8 @@ pub enum StartupError {
     Index(IndexError),
     #[error("cannot reconcile the index with the database")]
     Reconcile(#[source] crate::ingest::sync::SyncError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 pub struct Application {
@@ -75,6 +80,9 @@ impl Application {
         }
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        let rate_limits = Arc::new(RateLimitPolicy::from_settings(&settings.rate_limit)?);
+        let trusted_proxies = Arc::new(TrustedProxies::from_settings(&settings)?);
+        let quotas = QuotaService::new(components.db.clone(), settings.quota.clone());
         let jobs = JobRunner::new(components.clone(), SyncOptions::from_settings(&settings, false), &settings.data_dir);
         let state = AppState {
             settings: Arc::new(settings),
@@ -89,6 +97,10 @@ impl Application {
                 components.db.clone(),
                 ExtractiveParams::default(),
             ),
+            rate_limiter: Arc::new(InProcessRateLimiter::new()),
+            rate_limits,
+            trusted_proxies,
+            quotas,
         };
         let router = app(state.clone(), extra);
         Ok(Self { listener, state, router })

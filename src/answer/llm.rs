@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::citations::Citation;
 use super::text::{content_terms, overlap, sentences};
-use crate::llm::{ChatMessage, ChatModel, ChatRequest, GroundingDocument, LlmError};
+use crate::llm::{ChatMessage, ChatModel, ChatRequest, GroundingDocument, LlmError, Usage};
 use crate::retrieve::SearchHit;
 
 const SYSTEM_PROMPT: &str = include_str!("../../prompts/answer.md");
@@ -18,6 +18,8 @@ const NOT_IN_BOOK: &str = "NOT_IN_BOOK";
 pub struct Generated {
     pub text: Option<String>,
     pub citations: Vec<Citation>,
+    /// Tokens the call spent, as the provider reported them (charged to the caller's quota).
+    pub usage: Option<Usage>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,11 +43,11 @@ impl LlmGenerator {
         hits: &[SearchHit],
     ) -> Result<Generated, LlmError> {
         let response = self.model.chat(request(question, history, hits)).await?;
-        let text = response.text.trim();
+        let (text, usage) = (response.text.trim(), response.usage);
         if text.is_empty() || text.starts_with(NOT_IN_BOOK) {
-            return Ok(Generated { text: None, citations: Vec::new() });
+            return Ok(Generated { text: None, citations: Vec::new(), usage });
         }
-        Ok(Generated { text: Some(text.to_owned()), citations: cite(text, hits) })
+        Ok(Generated { text: Some(text.to_owned()), citations: cite(text, hits), usage })
     }
 }
 

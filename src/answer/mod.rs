@@ -24,7 +24,7 @@ pub use selection::SelectionSource;
 use crate::db::{Db, DbError};
 use crate::embed::EmbedError;
 use crate::index::IndexFilter;
-use crate::llm::ChatMessage;
+use crate::llm::{ChatMessage, Usage};
 use crate::retrieve::{RetrieveError, Retriever, SearchHit, SearchRequest};
 
 /// Chunks retrieved per question (the generator reads the best few).
@@ -117,6 +117,9 @@ pub struct Answer {
     #[serde(skip)]
     pub signals: Signals,
     pub timings_ms: AnswerTimings,
+    /// LLM tokens spent writing it; `None` for extractive answers (nothing to charge).
+    #[serde(skip)]
+    pub usage: Option<Usage>,
 }
 
 /// One step of a streamed answer.
@@ -161,12 +164,13 @@ impl AnswerService {
         let hits = self.retrieve(&query, filter).await?;
         let retrieved = Instant::now();
         let mut draft = self.extractive.draft(&query, &hits).await?;
-        let mut provider = "extractive".to_owned();
+        let (mut provider, mut usage) = ("extractive".to_owned(), None);
         if let (Some(llm), true) = (&self.llm, draft.supported) {
-            provider = self.rewrite_with_llm(llm, &mut draft, &request, &hits).await;
+            (provider, usage) = self.rewrite_with_llm(llm, &mut draft, &request, &hits).await;
         }
         let mut answer = shape(draft, &hits, query);
         answer.provider = provider;
+        answer.usage = usage;
         answer.timings_ms = timings(started, retrieved);
         Ok(answer)
     }
@@ -177,28 +181,34 @@ impl AnswerService {
         Ok(events(answer))
     }
 
-    /// Replaces the draft with the model's answer; returns the provider that wrote it.
+    /// Whether answers may be written by an LLM (and so spend the caller's token quota).
+    pub fn generates_with_llm(&self) -> bool {
+        self.llm.is_some()
+    }
+
+    /// Replaces the draft with the model's answer; returns the provider that wrote it and the
+    /// tokens the model reported spending.
     async fn rewrite_with_llm(
         &self,
         llm: &llm::LlmGenerator,
         draft: &mut extractive::Draft,
         request: &AnswerRequest,
         hits: &[SearchHit],
-    ) -> String {
+    ) -> (String, Option<Usage>) {
         let context = &hits[..hits.len().min(self.extractive.params().chunks)];
         match llm.generate(&request.message, &request.history, context).await {
-            Ok(llm::Generated { text: Some(text), citations }) => {
+            Ok(llm::Generated { text: Some(text), citations, usage }) => {
                 draft.text = text;
                 draft.citations = citations;
-                llm.name().to_owned()
+                (llm.name().to_owned(), usage)
             }
-            Ok(llm::Generated { text: None, .. }) => {
+            Ok(llm::Generated { text: None, usage, .. }) => {
                 draft.supported = false;
-                llm.name().to_owned()
+                (llm.name().to_owned(), usage)
             }
             Err(err) => {
                 tracing::warn!(error = %err, "chat model failed; answering extractively");
-                "extractive".to_owned()
+                ("extractive".to_owned(), None)
             }
         }
     }
@@ -236,6 +246,7 @@ fn shape(draft: extractive::Draft, hits: &[SearchHit], retrieval_query: String) 
         retrieval_query,
         signals: draft.signals,
         timings_ms: AnswerTimings::default(),
+        usage: None,
     }
 }
 

@@ -72,6 +72,7 @@ pub(super) async fn answer(
             retrieval_query: query.clone(),
             signals: draft.signals,
             timings_ms: Default::default(),
+            usage: None,
         }
     };
     answer.timings_ms = timings(started, retrieved);
@@ -89,6 +90,7 @@ fn insufficient(retrieval_query: String) -> Answer {
         retrieval_query,
         signals: Default::default(),
         timings_ms: Default::default(),
+        usage: None,
     }
 }
 

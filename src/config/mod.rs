@@ -5,6 +5,7 @@
 //! and documentation; that registry drives parsing, validation messages, `docent config`, the
 //! README table and the `.env.example` files (a test keeps them in sync).
 
+mod limits;
 mod load;
 mod secret;
 mod validate;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+pub use limits::{QuotaSettings, RateLimitSettings, parse_trusted_proxies};
 pub use load::{ConfigError, LoadOptions, load};
 pub use secret::{redact_url, redacted};
 
@@ -52,6 +54,8 @@ pub struct Settings {
     pub embed: EmbedSettings,
     pub ingest: IngestSettings,
     pub retrieve: RetrieveSettings,
+    pub rate_limit: RateLimitSettings,
+    pub quota: QuotaSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -126,6 +130,8 @@ pub struct SecuritySettings {
     pub cors_origins: Vec<String>,
     /// `None` means "follow the profile": on in production, off in development.
     pub secure_cookies: Option<bool>,
+    /// Proxies (IPs or CIDR blocks) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -168,6 +174,8 @@ impl Default for Settings {
             embed: EmbedSettings::default(),
             ingest: IngestSettings::default(),
             retrieve: RetrieveSettings::default(),
+            rate_limit: RateLimitSettings::default(),
+            quota: QuotaSettings::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod documents;
 pub mod jobs;
 pub mod migrate;
+pub mod quotas;
 
 use std::str::FromStr;
 use std::time::Duration;

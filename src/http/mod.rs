@@ -1,8 +1,10 @@
 //! The HTTP edge: shared state, the router with its middleware stack, the server loop.
 //! Each feature has a `routes/<feature>.rs` with `pub fn router() -> Router<AppState>`.
 
+pub mod client_ip;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod middleware;
 mod problem;
 pub mod routes;
@@ -27,6 +29,7 @@ use tower_http::timeout::TimeoutLayer;
 pub use error::ApiError;
 pub use extract::AppJson;
 
+use crate::access::{QuotaService, RateLimiter};
 use crate::answer::AnswerService;
 use crate::config::Settings;
 use crate::db::Db;
@@ -46,6 +49,11 @@ pub struct AppState {
     pub retriever: Retriever,
     pub jobs: JobRunner,
     pub answers: AnswerService,
+    /// Counts requests against the rate limits (in-process now; shared by replicas later).
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    pub rate_limits: Arc<limits::RateLimitPolicy>,
+    pub trusted_proxies: Arc<client_ip::TrustedProxies>,
+    pub quotas: QuotaService,
 }
 
 /// Whether the server is draining (shutting down): readiness answers 503 from then on.
@@ -75,6 +83,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .merge(routes::chat::router())
         .merge(routes::conversations::router())
         .merge(extra)
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::enforce))
         .route_layer(axum::middleware::from_fn(middleware::record_route))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(settings.server.body_limit_bytes))

@@ -14,7 +14,8 @@ use axum::{Json, Router};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::answer::chat::{ChatError, ChatReply};
+use crate::access::Subject;
+use crate::answer::chat::{ChatError, ChatReply, Turn};
 use crate::answer::{Answer, AnswerEvent, AnswerMode, AnswerRequest, SelectionSource, events};
 use crate::http::session::AnonSession;
 use crate::http::{ApiError, AppJson, AppState};
@@ -73,10 +74,14 @@ impl ChatBody {
 async fn chat(
     State(app): State<AppState>,
     session: AnonSession,
+    subject: Subject,
     headers: HeaderMap,
     AppJson(body): AppJson<ChatBody>,
 ) -> Result<Response, ApiError> {
     let request = body.validate()?;
+    if app.answers.generates_with_llm() {
+        app.quotas.ensure_available(&subject).await?;
+    }
     let turn = app.answers.begin_turn(&session.owner, body.conversation_id.as_deref(), &request.message).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if body.stream || accept.contains("text/event-stream") {
@@ -84,7 +89,7 @@ async fn chat(
         let meta = serde_json::json!({ "conversation_id": turn.conversation_id, "message_id": turn.message_id });
         let _ = tx.unbounded_send(json_event("meta", &meta));
         tokio::spawn(async move {
-            for event in stream_events(app.answers.finish_turn(turn, request).await) {
+            for event in stream_events(answer_turn(&app, &subject, turn, request).await) {
                 if tx.unbounded_send(event).is_err() {
                     break;
                 }
@@ -94,8 +99,20 @@ async fn chat(
         let no_cache = [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))];
         return Ok(session.attach((no_cache, sse)));
     }
-    let reply = app.answers.finish_turn(turn, request).await?;
+    let reply = answer_turn(&app, &subject, turn, request).await?;
     Ok(session.attach(Json(ChatResponse::from(reply))))
+}
+
+/// Answers the turn and charges the LLM tokens it spent to the caller's daily quota.
+async fn answer_turn(
+    app: &AppState,
+    subject: &Subject,
+    turn: Turn,
+    request: AnswerRequest,
+) -> Result<ChatReply, ChatError> {
+    let reply = app.answers.finish_turn(turn, request).await?;
+    app.quotas.settle(subject, reply.answer.usage).await;
+    Ok(reply)
 }
 
 /// The SSE events of a finished turn, or one `error` event with the problem.
