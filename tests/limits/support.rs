@@ -2,16 +2,21 @@
 //! for the auth middleware), clients on other loopback addresses, and the rate-limit headers.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::routing::get;
-use docent::access::{Principal, Role};
+use docent::access::{InProcessRateLimiter, Principal, Role};
+use docent::config::Settings;
 use docent::http::AppState;
 use docent::http::server::{ServeOptions, serve};
+use governor::clock::FakeRelativeClock;
 use tokio::net::TcpListener;
+
+use crate::common::{TestApp, spawn_app_with};
 
 /// Routes mounted inside the middleware stack for the tests: `/test/ping`, `/test/items/{id}`.
 pub fn probe_routes() -> Router<AppState> {
@@ -37,6 +42,33 @@ async fn signed_in(mut req: Request, next: Next) -> axum::response::Response {
         req.extensions_mut().insert(Principal::User { id, role: Role::Reader });
     }
     next.run(req).await
+}
+
+/// The application with `configure`d settings, served with its rate limiter on a clock that
+/// only moves when the test advances it, so refills never race the test.
+pub struct Limited {
+    pub app: TestApp,
+    pub base: String,
+    pub clock: FakeRelativeClock,
+}
+
+impl Limited {
+    pub async fn spawn(configure: impl FnOnce(&mut Settings)) -> Self {
+        let app = spawn_app_with(configure, Router::new()).await;
+        let clock = FakeRelativeClock::default();
+        let mut state = app.state.clone();
+        state.rate_limiter = Arc::new(InProcessRateLimiter::with_clock(clock.clone()));
+        let base = serve_state(state).await;
+        Self { app, base, clock }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.app.client.get(self.url(path)).send().await.unwrap()
+    }
 }
 
 /// A client whose connections come from `ip` (any 127.0.0.0/8 address is loopback on Linux).
