@@ -19,7 +19,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter as Governor};
 
-/// Checks (key, rule) pairs at or above this many keys sweep stale keys out of memory.
+/// Every this many checks, keys whose state equals a fresh one are dropped from every limiter.
 const SWEEP_EVERY: u64 = 4096;
 
 /// One limit: at most `limit` units per `window`.
@@ -113,9 +113,14 @@ impl<C: Clock + Clone + Send + Sync> InProcessRateLimiter<C> {
     }
 
     /// Drops keys whose state equals a fresh one, so idle clients cost no memory.
-    fn sweep_now_and_then(&self, limiter: &Keyed<C>) {
+    fn sweep_now_and_then(&self) {
         let n = self.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if n % SWEEP_EVERY == SWEEP_EVERY - 1 {
+        if n % SWEEP_EVERY != SWEEP_EVERY - 1 {
+            return;
+        }
+        let limiters: Vec<_> =
+            self.limiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).values().cloned().collect();
+        for limiter in limiters {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
@@ -129,8 +134,8 @@ where
     C::Instant: Send + Sync,
 {
     async fn check(&self, key: &str, rule: Rule, cost: u32) -> Result<Decision, RateLimitError> {
+        self.sweep_now_and_then();
         let limiter = self.limiter(rule)?;
-        self.sweep_now_and_then(&limiter);
         let cost = NonZeroU32::new(cost).ok_or_else(|| RateLimitError::InvalidRule("a zero cost".into()))?;
         let per_unit = rule.window / rule.limit;
         let key = key.to_owned();
