@@ -213,7 +213,7 @@ def metric_names():
     dash = open(files[2]).read()
     for m in ("docent_http_requests_total", "docent_http_request_duration_seconds", "docent_llm_tokens_total",
               "docent_llm_time_to_first_token_seconds", "docent_db_pool_connections", "docent_db_query_duration_seconds",
-              "docent_vector_store_up", "docent_rate_limit_rejections_total"):
+              "docent_vector_store_up", "docent_rate_limited_total"):
         if m not in dash: err(f"dashboard lacks {m}")
     alerts = open(files[0]).read()
     for m in ("docent_http_requests_total", "docent_http_request_duration_seconds", "docent_db_up",

@@ -8,11 +8,14 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::access::{InProcessRateLimiter, QuotaService};
 use crate::components::Components;
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::db::DbError;
 use crate::db::migrate::MigrateError;
 use crate::embed::EmbedError;
+use crate::http::client_ip::TrustedProxies;
+use crate::http::limits::RateLimitPolicy;
 use crate::http::server::{ServeOptions, serve};
 use crate::http::{AppState, Lifecycle, app};
 use crate::index::IndexError;
@@ -51,6 +54,8 @@ pub enum StartupError {
     Llm(#[source] crate::llm::LlmError),
     #[error("cannot reconcile the index with the database")]
     Reconcile(#[source] crate::ingest::sync::SyncError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 pub struct Application {
@@ -76,6 +81,9 @@ impl Application {
         }
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        let rate_limits = Arc::new(RateLimitPolicy::from_settings(&settings.rate_limit)?);
+        let trusted_proxies = Arc::new(TrustedProxies::from_settings(&settings)?);
+        let quotas = QuotaService::new(components.db.clone(), settings.quota.clone());
         let jobs = JobRunner::new(components.clone(), SyncOptions::from_settings(&settings, false), &settings.data_dir);
         let access = crate::access::AccessService::new(components.db.clone(), settings.access.clone());
         access.spawn_usage_flusher();
@@ -92,6 +100,10 @@ impl Application {
             answers: components.answers(&settings_ref),
             llm: components.llm.clone(),
             access,
+            rate_limiter: Arc::new(InProcessRateLimiter::new()),
+            rate_limits,
+            trusted_proxies,
+            quotas,
         };
         let router = app(state.clone(), extra);
         Ok(Self { listener, state, router })

@@ -4,13 +4,18 @@
 //!
 //! [`AccessService`] owns accounts ([`accounts`]), sessions ([`sessions`]), API keys ([`keys`]),
 //! per-key usage ([`usage`]), the sign-in throttle ([`throttle`]) and the audit log ([`audit`]).
+//! Rate limits ([`ratelimit`]) and token quotas ([`quota`]) count against a [`Subject`]: the
+//! user or key, or an anonymous client's network.
 
 pub mod accounts;
 pub mod audit;
 pub mod keys;
 pub mod passwords;
 pub mod principal;
+pub mod quota;
+pub mod ratelimit;
 pub mod sessions;
+pub mod subject;
 pub mod throttle;
 pub mod usage;
 
@@ -18,6 +23,9 @@ use std::sync::Arc;
 
 pub use audit::{Actor, AuditContext};
 pub use principal::{Principal, Role, Scope};
+pub use quota::{QuotaError, QuotaService};
+pub use ratelimit::{Decision, InProcessRateLimiter, RateLimitError, RateLimiter, Rule};
+pub use subject::{Subject, SubjectKind};
 
 use crate::config::AccessSettings;
 use crate::db::{Db, DbError};

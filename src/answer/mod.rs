@@ -155,6 +155,11 @@ impl AnswerService {
         Self { retriever, db, extractive, llm: None, extractive_fallback: true, history_turns: 5 }
     }
 
+    /// Whether answers are written by a language model (and so spend tokens of a quota).
+    pub fn generates_with_llm(&self) -> bool {
+        self.llm.is_some()
+    }
+
     /// Writes answers with `model` (e.g. a [`crate::llm::resilience::build_chain`] chain) under
     /// default limits; the extractive generator still gates refusals and answers when it fails.
     pub fn with_chat_model(self, model: Arc<dyn crate::llm::ChatModel>) -> Self {

@@ -5,6 +5,7 @@
 //! and documentation; that registry drives parsing, validation messages, `docent config`, the
 //! README table and the `.env.example` files (a test keeps them in sync).
 
+mod limits;
 mod llm;
 mod load;
 mod secret;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+pub use limits::{QuotaSettings, RateLimitSettings, parse_trusted_proxies};
 pub use llm::{ChatProvider, LlmConfig, ProviderConfig};
 pub use load::{ConfigError, LoadOptions, load};
 pub use secret::{redact_url, redacted};
@@ -57,6 +59,8 @@ pub struct Settings {
     pub cohere: ProviderConfig,
     pub openai: ProviderConfig,
     pub anthropic: ProviderConfig,
+    pub rate_limit: RateLimitSettings,
+    pub quota: QuotaSettings,
 }
 
 /// Accounts, sessions and API keys.
@@ -216,6 +220,8 @@ pub struct SecuritySettings {
     pub cors_origins: Vec<String>,
     /// `None` means "follow the profile": on in production, off in development.
     pub secure_cookies: Option<bool>,
+    /// Proxies (IPs or CIDR blocks) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -262,6 +268,8 @@ impl Default for Settings {
             cohere: ProviderConfig::default(),
             openai: ProviderConfig::default(),
             anthropic: ProviderConfig::default(),
+            rate_limit: RateLimitSettings::default(),
+            quota: QuotaSettings::default(),
         }
     }
 }

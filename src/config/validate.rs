@@ -11,6 +11,9 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
     check_origins(&s.security.cors_origins)?;
     check_log_level(&s.log.level)?;
     super::llm::validate(s)?;
+    super::parse_trusted_proxies(&s.security.trusted_proxies)?;
+    s.rate_limit.route_overrides()?;
+    s.rate_limit.exempt_patterns()?;
     if s.database.min_connections > s.database.max_connections {
         return Err(ConfigError::Invalid {
             name: "DOCENT_DATABASE__MIN_CONNECTIONS".into(),

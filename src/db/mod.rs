@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod documents;
 pub mod jobs;
 pub mod migrate;
+pub mod quotas;
 pub mod sessions;
 pub mod users;
 

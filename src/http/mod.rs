@@ -2,9 +2,11 @@
 //! Each feature has a `routes/<feature>.rs` with `pub fn router() -> Router<AppState>`.
 
 pub mod access;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod limits;
 pub mod middleware;
 mod problem;
 pub mod routes;
@@ -29,6 +31,7 @@ use tower_http::timeout::TimeoutLayer;
 pub use error::ApiError;
 pub use extract::AppJson;
 
+use crate::access::{QuotaService, RateLimiter};
 use crate::answer::AnswerService;
 use crate::config::Settings;
 use crate::db::Db;
@@ -52,6 +55,11 @@ pub struct AppState {
     /// feature that needs a language model.
     pub llm: Option<Arc<dyn crate::llm::ChatModel>>,
     pub access: crate::access::AccessService,
+    /// Counts requests against the rate limits (in-process now; shared by replicas later).
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    pub rate_limits: Arc<limits::RateLimitPolicy>,
+    pub trusted_proxies: Arc<client_ip::TrustedProxies>,
+    pub quotas: QuotaService,
 }
 
 /// Whether the server is draining (shutting down): readiness answers 503 from then on.
@@ -84,6 +92,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .merge(routes::keys::router())
         .merge(routes::admin::router())
         .merge(extra)
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::enforce))
         .route_layer(axum::middleware::from_fn(middleware::record_route))
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::resolve))
         .layer(DefaultBodyLimit::disable())

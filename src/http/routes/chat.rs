@@ -17,6 +17,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::Sender;
 
+use crate::access::{QuotaService, Subject};
 use crate::answer::chat::{ChatError, ChatReply, Turn};
 use crate::answer::{Answer, AnswerError, AnswerEvent, AnswerMode, AnswerRequest, AnswerService, SelectionSource};
 use crate::http::guard::ChatCaller;
@@ -79,17 +80,21 @@ async fn chat(
     State(app): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     ChatCaller(caller): ChatCaller,
+    subject: Subject,
     headers: HeaderMap,
     AppJson(body): AppJson<ChatBody>,
 ) -> Result<Response, ApiError> {
     let request = body.validate()?;
+    if app.answers.generates_with_llm() {
+        app.quotas.ensure_available(&subject).await?;
+    }
     let turn = app.answers.begin_turn(&caller.owner(), body.conversation_id.as_deref(), &request.message).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if body.stream || accept.contains("text/event-stream") {
         let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
         let meta = serde_json::json!({ "conversation_id": turn.conversation_id, "message_id": turn.message_id });
         let _ = tx.try_send(json_event("meta", &meta));
-        tokio::spawn(relay(app.answers.clone(), turn, request, request_id.0, tx));
+        tokio::spawn(relay(app.answers.clone(), (app.quotas.clone(), subject), turn, request, request_id.0, tx));
         let events =
             futures::stream::unfold(rx, |mut rx| async move { Some((Ok::<_, Infallible>(rx.recv().await?), rx)) });
         let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
@@ -97,12 +102,21 @@ async fn chat(
         return Ok((no_cache, sse).into_response());
     }
     let reply = app.answers.finish_turn(turn, request).await?;
+    app.quotas.settle(&subject, reply.answer.usage).await;
     Ok(Json(ChatResponse::from(reply)).into_response())
 }
 
 /// Streams the turn's events to the reader until `done` or `error`; stops (dropping the
-/// upstream generation) as soon as the reader's side of the channel is gone.
-async fn relay(answers: AnswerService, turn: Turn, request: AnswerRequest, request_id: String, tx: Sender<Event>) {
+/// upstream generation) as soon as the reader's side of the channel is gone. The tokens the
+/// answer spent are charged to the caller's quota when it is done.
+async fn relay(
+    answers: AnswerService,
+    (quotas, subject): (QuotaService, Subject),
+    turn: Turn,
+    request: AnswerRequest,
+    request_id: String,
+    tx: Sender<Event>,
+) {
     let ids = (turn.conversation_id.clone(), turn.message_id.clone());
     let work = async {
         let mut events = match answers.stream_turn(turn, request).await {
@@ -111,6 +125,10 @@ async fn relay(answers: AnswerService, turn: Turn, request: AnswerRequest, reque
         };
         while let Some(item) = events.next().await {
             let event = match item {
+                Ok(AnswerEvent::Done(answer)) => {
+                    quotas.settle(&subject, answer.usage).await;
+                    sse_event(AnswerEvent::Done(answer), &ids)
+                }
                 Ok(event) => sse_event(event, &ids),
                 Err(err) => error_event(err.into(), &request_id),
             };
