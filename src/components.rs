@@ -94,8 +94,11 @@ fn endpoint(settings: &Settings, kind: ProviderKind) -> ProviderEndpoint {
     settings.endpoint(kind).expect("remote providers have endpoints")
 }
 
+/// The chain as one model (`None` when answers are extractive) and its links.
+type ChatChain = (Option<Arc<dyn ChatModel>>, Vec<Arc<dyn ChatModel>>);
+
 /// The configured chain of providers, each with retries, deadlines and a breaker.
-fn chat_chain(settings: &Settings) -> Result<(Option<Arc<dyn ChatModel>>, Vec<Arc<dyn ChatModel>>), StartupError> {
+fn chat_chain(settings: &Settings) -> Result<ChatChain, StartupError> {
     if settings.llm_chain().is_empty() {
         return Ok((None, Vec::new()));
     }
