@@ -51,7 +51,8 @@ impl Components {
     }
 }
 
-async fn load_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, EmbedError> {
+/// Loads the local embedding model named by the settings (off the async threads).
+pub async fn load_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, EmbedError> {
     let dir = settings.embed.model_dir.clone();
     let options = LocalEmbedderOptions { threads: settings.embed.threads, batch_size: settings.embed.batch_size };
     let embedder = tokio::task::spawn_blocking(move || LocalEmbedder::load(&dir, options))

@@ -1,4 +1,5 @@
-//! `Application::build(settings)` wires the database, migrations and router and binds the port;
+//! `Application::build(settings)` wires the database, migrations, metrics recorder and router and
+//! binds the port (and the admin port for `/metrics` when `DOCENT_METRICS__ADDR` is set);
 //! `run_until_stopped()` serves until SIGTERM or SIGINT, then drains.
 
 use std::future::Future;
@@ -15,7 +16,7 @@ use crate::db::DbError;
 use crate::db::migrate::MigrateError;
 use crate::embed::EmbedError;
 use crate::http::server::{ServeOptions, serve};
-use crate::http::{AppState, Lifecycle, app};
+use crate::http::{AppState, Lifecycle, admin_app, app};
 use crate::index::IndexError;
 use crate::ingest::jobs::JobRunner;
 use crate::ingest::sync::SyncOptions;
@@ -54,6 +55,8 @@ pub enum StartupError {
 
 pub struct Application {
     listener: TcpListener,
+    /// The admin listener serving `/metrics` when `DOCENT_METRICS__ADDR` is set.
+    admin: Option<TcpListener>,
     state: AppState,
     router: Router,
 }
@@ -66,6 +69,9 @@ impl Application {
     /// Like [`Application::build`], with `extra` routes mounted inside the middleware stack.
     pub async fn build_with(settings: Settings, extra: Router<AppState>) -> Result<Self, StartupError> {
         crate::install_crypto_provider();
+        if settings.metrics.enabled {
+            crate::telemetry::metrics::install();
+        }
         let components = Components::open(&settings).await?;
         let repaired = crate::ingest::sync::reconcile(&components.db, components.index.as_ref())
             .await
@@ -75,6 +81,10 @@ impl Application {
         }
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        let admin = match settings.metrics.addr.clone().filter(|_| settings.metrics.enabled) {
+            Some(addr) => Some(TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })?),
+            None => None,
+        };
         let jobs = JobRunner::new(components.clone(), SyncOptions::from_settings(&settings, false), &settings.data_dir);
         let state = AppState {
             settings: Arc::new(settings),
@@ -91,11 +101,16 @@ impl Application {
             ),
         };
         let router = app(state.clone(), extra);
-        Ok(Self { listener, state, router })
+        Ok(Self { listener, admin, state, router })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The port of the admin listener serving `/metrics`, when `DOCENT_METRICS__ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
     pub fn state(&self) -> &AppState {
@@ -116,12 +131,25 @@ impl Application {
             header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs),
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
         };
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let admin = self.admin.map(|listener| {
+            let (router, mut stopped) = (admin_app(self.state.clone()), stopped.clone());
+            tracing::info!(addr = ?listener.local_addr().ok(), "serving /metrics on the admin listener");
+            tokio::spawn(serve(listener, router, options, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }))
+        });
+        drop(stopped);
         let stop = async move {
             stop.await;
             lifecycle.start_draining();
             tracing::info!("shutdown requested; draining");
+            let _ = stopping.send(true);
         };
         serve(self.listener, self.router, options, stop).await;
+        if let Some(admin) = admin {
+            let _ = admin.await;
+        }
         self.state.db.close().await;
         tracing::info!("docent stopped");
     }

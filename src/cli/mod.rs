@@ -2,6 +2,7 @@
 //! Exit codes: 0 success, 1 failure, 2 invalid configuration or usage.
 
 mod ask;
+mod check;
 mod config;
 mod eval;
 mod healthcheck;
@@ -52,6 +53,8 @@ pub enum Command {
     Search(search::SearchArgs),
     /// Rebuild or inspect the search index.
     Index(index::IndexArgs),
+    /// Pre-deployment checklist: config, database, migrations, index, embedder, providers, disk, backup.
+    Check(check::CheckArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -60,6 +63,7 @@ pub fn run() -> ExitCode {
     match &cli.command {
         Command::Version(args) => return version::run(args),
         Command::Migrate(args) if args.is_new() => return migrate::run_new(args),
+        Command::Check(args) => return check::run(cli.config.clone(), args),
         _ => {}
     }
     let settings = match crate::config::load(&LoadOptions::from_process(cli.config.clone())) {
@@ -79,7 +83,7 @@ pub fn run() -> ExitCode {
         Command::Ingest(args) => ingest::run(settings, args),
         Command::Search(args) => search::run(settings, args),
         Command::Index(args) => index::run(settings, args),
-        Command::Version(_) => unreachable!("handled above"),
+        Command::Version(_) | Command::Check(_) => unreachable!("handled above"),
     }
 }
 

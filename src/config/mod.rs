@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, LoadOptions, load};
 pub use secret::{redact_url, redacted};
+pub use validate::production_problems;
 
 /// Deployment profile: changes defaults (log format, cookies, auto-migrate) and turns on the
 /// production safety checks.
@@ -52,6 +53,38 @@ pub struct Settings {
     pub embed: EmbedSettings,
     pub ingest: IngestSettings,
     pub retrieve: RetrieveSettings,
+    pub metrics: MetricsSettings,
+    pub check: CheckSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    pub enabled: bool,
+    /// `None` serves `/metrics` on the public port; an address moves it to its own listener.
+    pub addr: Option<String>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self { enabled: true, addr: None }
+    }
+}
+
+/// Thresholds of `docent check`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckSettings {
+    pub min_free_disk_percent: f64,
+    /// 0 skips the backup item.
+    pub max_backup_age_hours: u64,
+    pub timeout_ms: u64,
+}
+
+impl Default for CheckSettings {
+    fn default() -> Self {
+        Self { min_free_disk_percent: 10.0, max_backup_age_hours: 26, timeout_ms: 5000 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -168,6 +201,8 @@ impl Default for Settings {
             embed: EmbedSettings::default(),
             ingest: IngestSettings::default(),
             retrieve: RetrieveSettings::default(),
+            metrics: MetricsSettings::default(),
+            check: CheckSettings::default(),
         }
     }
 }

@@ -4,4 +4,5 @@ pub mod chat;
 pub mod conversations;
 pub mod documents;
 pub mod health;
+pub mod metrics;
 pub mod search;
