@@ -97,7 +97,7 @@ pub(super) async fn migrations(db: Option<&Db>) -> CheckItem {
             let pending: Vec<String> =
                 states.iter().filter(|m| !m.applied).map(|m| format!("{:04} {}", m.version, m.description)).collect();
             if pending.is_empty() {
-                CheckItem::pass(NAME, format!("all {} migrations applied", states.len()))
+                CheckItem::pass(NAME, format!("all applied ({} known to this binary)", states.len()))
             } else {
                 let detail = format!("{} pending ({}): run `docent migrate up`", pending.len(), pending.join(", "));
                 CheckItem::fail(NAME, detail)
