@@ -204,7 +204,7 @@ def k8s_files():
 def metric_names():
     known = set(re.findall(r"`(docent_[a-z0-9_]+)`", open("deploy/METRICS.md").read()))
     if not known: err("no metric names found in deploy/METRICS.md"); return
-    catalog = set(re.findall(r'def\("(docent_[a-z0-9_]+)"', open("src/telemetry/metrics.rs").read()))
+    catalog = set(re.findall(r'def\(\s*"(docent_[a-z0-9_]+)"', open("src/telemetry/metrics.rs").read()))
     for m in sorted(catalog ^ known):
         err(f"{m} is in {'src/telemetry/metrics.rs' if m in catalog else 'deploy/METRICS.md'} only (the catalogue and the contract must list the same names)")
     files = ["deploy/prometheus/alerts.yml", "deploy/prometheus/alerts.test.yml", "deploy/grafana/docent-dashboard.json"]

@@ -75,7 +75,7 @@ pub const CATALOG: &[MetricDef] = &[
     def(
         "docent_llm_requests_total",
         Counter,
-        "LLM calls by provider, model and outcome (ok, error, timeout, rejected).",
+        "LLM calls by provider, model and outcome (success, connect_error, timeout, rate_limited, http_error, upstream_error, malformed, breaker_open, unconfigured, cancelled).",
     ),
     def("docent_llm_request_duration_seconds", Histogram, "LLM call latency, by provider and model."),
     def(

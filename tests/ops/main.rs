@@ -6,5 +6,6 @@
 mod common;
 
 mod check;
+mod llm_metrics;
 mod metrics;
 mod providers;

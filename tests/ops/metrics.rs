@@ -43,7 +43,7 @@ async fn wait_for_job(app: &TestApp, location: &str) {
     panic!("job {location} did not finish");
 }
 
-async fn scrape(url: &str) -> String {
+pub async fn scrape(url: &str) -> String {
     let response = reqwest::get(url).await.unwrap();
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
@@ -52,12 +52,12 @@ async fn scrape(url: &str) -> String {
 }
 
 /// The value of one series (`name{labels}` exactly as rendered, or a label-less name).
-fn value(exposition: &str, series: &str) -> Option<f64> {
+pub fn value(exposition: &str, series: &str) -> Option<f64> {
     exposition.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 /// Metric families in an exposition: name → (has HELP, TYPE).
-fn families(exposition: &str) -> BTreeMap<String, (bool, String)> {
+pub fn families(exposition: &str) -> BTreeMap<String, (bool, String)> {
     let mut found: BTreeMap<String, (bool, String)> = BTreeMap::new();
     for line in exposition.lines() {
         let mut words = line.split_whitespace();
@@ -136,11 +136,16 @@ fn promtool() -> String {
 
 #[tokio::test]
 async fn the_exposition_after_real_traffic_passes_promtool_check_metrics() {
-    let promtool = promtool();
+    promtool();
     let app = common::spawn_app_with(|s| s.admin_open = true, axum::Router::new()).await;
     real_traffic(&app).await;
     let exposition = scrape(&app.url("/metrics")).await;
-    let mut child = Command::new(&promtool)
+    check_with_promtool(&exposition);
+}
+
+/// Fails unless `promtool check metrics` accepts the exposition without a single remark.
+pub fn check_with_promtool(exposition: &str) {
+    let mut child = Command::new(promtool())
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
