@@ -204,6 +204,9 @@ def k8s_files():
 def metric_names():
     known = set(re.findall(r"`(docent_[a-z0-9_]+)`", open("deploy/METRICS.md").read()))
     if not known: err("no metric names found in deploy/METRICS.md"); return
+    catalog = set(re.findall(r'def\(\s*"(docent_[a-z0-9_]+)"', open("src/telemetry/metrics.rs").read()))
+    for m in sorted(catalog ^ known):
+        err(f"{m} is in {'src/telemetry/metrics.rs' if m in catalog else 'deploy/METRICS.md'} only (the catalogue and the contract must list the same names)")
     files = ["deploy/prometheus/alerts.yml", "deploy/prometheus/alerts.test.yml", "deploy/grafana/docent-dashboard.json"]
     for f in files:
         for m in sorted(set(re.findall(r"\bdocent_[a-z0-9_]+", open(f).read()))):
@@ -217,7 +220,7 @@ def metric_names():
         if m not in dash: err(f"dashboard lacks {m}")
     alerts = open(files[0]).read()
     for m in ("docent_http_requests_total", "docent_http_request_duration_seconds", "docent_db_up",
-              "docent_llm_circuit_breaker_state", "docent_data_dir_free_bytes", "docent_last_backup_timestamp_seconds"):
+              "docent_llm_circuit_breaker_state", "docent_data_dir_free_bytes", "docent_backup_last_success_timestamp_seconds"):
         if m not in alerts: err(f"alerts lack {m}")
 
 def grafana():
@@ -443,7 +446,7 @@ if [[ -n "$PROMTOOL" ]]; then
 else
     check "promtool" missing_tool promtool
 fi
-check "metric names in alerts and dashboard exist in deploy/METRICS.md" pycheck metric_names
+check "metric names in alerts and dashboard exist in deploy/METRICS.md, which matches the code's catalogue" pycheck metric_names
 check "Grafana dashboard structure (ids, gridPos, queries, variables)" pycheck grafana
 
 log "Load balancer"

@@ -17,6 +17,13 @@ for pkg in python3.11-doc rust-doc; do
   fi
 done
 
+# promtool (Debian package prometheus) checks the /metrics exposition in tests/ops.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "==> installing prometheus (promtool)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; }
+fi
+
 echo "==> starting PostgreSQL on loopback"
 DOCENT_TEST_POSTGRES_URL=$(scripts/pg.sh start "$pgdir")
 export DOCENT_TEST_POSTGRES_URL

@@ -108,7 +108,7 @@ fn chat_chain(settings: &Settings) -> Result<ChatChain, StartupError> {
     Ok((Some(Arc::new(chain)), links))
 }
 
-async fn load_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, StartupError> {
+pub async fn load_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, StartupError> {
     let (kind, default_model) = match settings.embed.provider {
         EmbedProvider::Local => return Ok(load_local_embedder(settings).await?),
         EmbedProvider::Cohere => (ProviderKind::Cohere, "embed-v4.0"),

@@ -1,4 +1,5 @@
-//! `Application::build(settings)` wires the database, migrations and router and binds the port;
+//! `Application::build(settings)` wires the database, migrations, metrics recorder and router and
+//! binds the port (and the admin port for `/metrics` when `DOCENT_METRICS__ADDR` is set);
 //! `run_until_stopped()` serves until SIGTERM or SIGINT, then drains.
 
 use std::future::Future;
@@ -17,7 +18,7 @@ use crate::embed::EmbedError;
 use crate::http::client_ip::TrustedProxies;
 use crate::http::limits::RateLimitPolicy;
 use crate::http::server::{ServeOptions, serve};
-use crate::http::{AppState, Lifecycle, app};
+use crate::http::{AppState, Lifecycle, admin_app, app};
 use crate::index::IndexError;
 use crate::ingest::jobs::JobRunner;
 use crate::ingest::sync::SyncOptions;
@@ -60,6 +61,8 @@ pub enum StartupError {
 
 pub struct Application {
     listener: TcpListener,
+    /// The admin listener serving `/metrics` when `DOCENT_METRICS__ADDR` is set.
+    admin: Option<TcpListener>,
     state: AppState,
     router: Router,
 }
@@ -72,6 +75,9 @@ impl Application {
     /// Like [`Application::build`], with `extra` routes mounted inside the middleware stack.
     pub async fn build_with(settings: Settings, extra: Router<AppState>) -> Result<Self, StartupError> {
         crate::install_crypto_provider();
+        if settings.metrics.enabled {
+            crate::telemetry::metrics::install();
+        }
         let components = Components::open(&settings).await?;
         let repaired = crate::ingest::sync::reconcile(&components.db, components.index.as_ref())
             .await
@@ -84,6 +90,10 @@ impl Application {
         let rate_limits = Arc::new(RateLimitPolicy::from_settings(&settings.rate_limit)?);
         let trusted_proxies = Arc::new(TrustedProxies::from_settings(&settings)?);
         let quotas = QuotaService::new(components.db.clone(), settings.quota.clone());
+        let admin = match settings.metrics.addr.clone().filter(|_| settings.metrics.enabled) {
+            Some(addr) => Some(TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })?),
+            None => None,
+        };
         let jobs = JobRunner::new(components.clone(), SyncOptions::from_settings(&settings, false), &settings.data_dir);
         let access = crate::access::AccessService::new(components.db.clone(), settings.access.clone());
         access.spawn_usage_flusher();
@@ -106,11 +116,16 @@ impl Application {
             quotas,
         };
         let router = app(state.clone(), extra);
-        Ok(Self { listener, state, router })
+        Ok(Self { listener, admin, state, router })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The port of the admin listener serving `/metrics`, when `DOCENT_METRICS__ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
     pub fn state(&self) -> &AppState {
@@ -131,14 +146,27 @@ impl Application {
             header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs),
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
         };
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let admin = self.admin.map(|listener| {
+            let (router, mut stopped) = (admin_app(self.state.clone()), stopped.clone());
+            tracing::info!(addr = ?listener.local_addr().ok(), "serving /metrics on the admin listener");
+            tokio::spawn(serve(listener, router, options, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }))
+        });
+        drop(stopped);
         let stop = async move {
             stop.await;
             lifecycle.start_draining();
             tracing::info!("shutdown requested; draining");
+            let _ = stopping.send(true);
         };
         serve(self.listener, self.router, options, stop).await;
         if let Err(err) = self.state.access.flush_usage().await {
             tracing::error!(error = %err, "api key usage could not be written at shutdown");
+        }
+        if let Some(admin) = admin {
+            let _ = admin.await;
         }
         self.state.db.close().await;
         tracing::info!("docent stopped");

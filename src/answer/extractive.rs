@@ -143,6 +143,10 @@ impl Extractive {
             missing.dedup();
             missing
         };
+        let hits = texts.len().saturating_sub(missing.len());
+        metrics::counter!("docent_cache_hits_total", "cache" => "sentence_embeddings").increment(hits as u64);
+        metrics::counter!("docent_cache_misses_total", "cache" => "sentence_embeddings")
+            .increment(missing.len() as u64);
         let fresh =
             if missing.is_empty() { Vec::new() } else { self.embedder.embed(&missing, EmbedKind::Document).await? };
         let mut cache = self.cache.lock().expect("cache lock");

@@ -2,6 +2,7 @@
 //! Exit codes: 0 success, 1 failure, 2 invalid configuration or usage.
 
 mod ask;
+mod check;
 mod config;
 mod eval;
 mod healthcheck;
@@ -58,6 +59,8 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Manage accounts (`users set-role EMAIL admin` makes the first admin).
     Users(users::UsersArgs),
+    /// Pre-deployment checklist: config, database, migrations, index, embedder, providers, disk, backup.
+    Check(check::CheckArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -66,6 +69,7 @@ pub fn run() -> ExitCode {
     match &cli.command {
         Command::Version(args) => return version::run(args),
         Command::Migrate(args) if args.is_new() => return migrate::run_new(args),
+        Command::Check(args) => return check::run(cli.config.clone(), args),
         _ => {}
     }
     let settings = match crate::config::load(&LoadOptions::from_process(cli.config.clone())) {
@@ -87,7 +91,7 @@ pub fn run() -> ExitCode {
         Command::Index(args) => index::run(settings, args),
         Command::Keys(args) => keys::run(settings, args),
         Command::Users(args) => users::run(settings, args),
-        Command::Version(_) => unreachable!("handled above"),
+        Command::Version(_) | Command::Check(_) => unreachable!("handled above"),
     }
 }
 

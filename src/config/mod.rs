@@ -21,6 +21,7 @@ pub use limits::{QuotaSettings, RateLimitSettings, parse_trusted_proxies};
 pub use llm::{ChatProvider, LlmConfig, ProviderConfig};
 pub use load::{ConfigError, LoadOptions, load};
 pub use secret::{redact_url, redacted};
+pub use validate::production_problems;
 
 /// Deployment profile: changes defaults (log format, cookies, auto-migrate) and turns on the
 /// production safety checks.
@@ -55,6 +56,8 @@ pub struct Settings {
     pub embed: EmbedSettings,
     pub ingest: IngestSettings,
     pub retrieve: RetrieveSettings,
+    pub metrics: MetricsSettings,
+    pub check: CheckSettings,
     pub llm: LlmConfig,
     pub cohere: ProviderConfig,
     pub openai: ProviderConfig,
@@ -106,6 +109,36 @@ impl Default for AccessSettings {
             signin_window_secs: 900,
             usage_flush_secs: 5,
         }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    pub enabled: bool,
+    /// `None` serves `/metrics` on the public port; an address moves it to its own listener.
+    pub addr: Option<String>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self { enabled: true, addr: None }
+    }
+}
+
+/// Thresholds of `docent check`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckSettings {
+    pub min_free_disk_percent: f64,
+    /// 0 skips the backup item.
+    pub max_backup_age_hours: u64,
+    pub timeout_ms: u64,
+}
+
+impl Default for CheckSettings {
+    fn default() -> Self {
+        Self { min_free_disk_percent: 10.0, max_backup_age_hours: 26, timeout_ms: 5000 }
     }
 }
 
@@ -270,6 +303,8 @@ impl Default for Settings {
             anthropic: ProviderConfig::default(),
             rate_limit: RateLimitSettings::default(),
             quota: QuotaSettings::default(),
+            metrics: MetricsSettings::default(),
+            check: CheckSettings::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
     super::parse_trusted_proxies(&s.security.trusted_proxies)?;
     s.rate_limit.route_overrides()?;
     s.rate_limit.exempt_patterns()?;
+    check_metrics_addr(s.metrics.addr.as_deref())?;
     if s.database.min_connections > s.database.max_connections {
         return Err(ConfigError::Invalid {
             name: "DOCENT_DATABASE__MIN_CONNECTIONS".into(),
@@ -89,4 +90,15 @@ fn check_log_level(level: &str) -> Result<(), ConfigError> {
         expected: "a level (error, warn, info, debug, trace) or tracing directives like docent=debug,sqlx=warn".into(),
         got: level.into(),
     })
+}
+
+fn check_metrics_addr(addr: Option<&str>) -> Result<(), ConfigError> {
+    match addr {
+        Some(a) if a.parse::<std::net::SocketAddr>().is_err() => Err(ConfigError::Invalid {
+            name: "DOCENT_METRICS__ADDR".into(),
+            expected: "an IP address and port, e.g. 127.0.0.1:9100 or [::1]:9100".into(),
+            got: a.into(),
+        }),
+        _ => Ok(()),
+    }
 }

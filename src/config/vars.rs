@@ -555,6 +555,35 @@ pub const VARS: &[Var] = &[
         "(none)",
         "IPs or CIDR blocks of reverse proxies whose X-Forwarded-For names the client (e.g. 10.0.0.0/8); others' is ignored.",
     ),
+    var("metrics.enabled", "DOCENT_METRICS__ENABLED", BOOL, "true", "Serve Prometheus metrics at GET /metrics."),
+    var(
+        "metrics.addr",
+        "DOCENT_METRICS__ADDR",
+        Kind::Text,
+        "(none)",
+        "Serve /metrics on this separate admin address (e.g. 127.0.0.1:9100) instead of the public port.",
+    ),
+    var(
+        "check.min_free_disk_percent",
+        "DOCENT_CHECK__MIN_FREE_DISK_PERCENT",
+        Kind::Float { min: 0.0, max: 100.0 },
+        "10",
+        "`docent check` fails when the data directory's file system has less free space than this.",
+    ),
+    var(
+        "check.max_backup_age_hours",
+        "DOCENT_CHECK__MAX_BACKUP_AGE_HOURS",
+        Kind::Int { min: 0, max: 8760 },
+        "26",
+        "`docent check` fails when the newest backup in $DOCENT_DATA_DIR/backups is older; 0 skips the backup item.",
+    ),
+    var(
+        "check.timeout_ms",
+        "DOCENT_CHECK__TIMEOUT_MS",
+        Kind::Int { min: 100, max: 120_000 },
+        "5000",
+        "Timeout of each network probe of `docent check` (database, LLM providers).",
+    ),
 ];
 
 /// The variable registered for a dotted key.

@@ -74,7 +74,7 @@ impl Db {
             created_at: now,
             updated_at: now,
         };
-        on_pool!(self, pool => sqlx::query(
+        on_pool!(self, "conversations.create_conversation", pool => sqlx::query(
             "INSERT INTO conversations (id, owner_kind, owner_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&record.id).bind(&record.owner_kind).bind(&record.owner_id).bind(&record.title)
@@ -89,7 +89,7 @@ impl Db {
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1 AND owner_kind = $2 AND owner_id = $3"
         );
         Ok(
-            on_pool!(self, pool => sqlx::query_as(&sql).bind(id).bind(owner.kind).bind(&owner.id).fetch_optional(pool).await?),
+            on_pool!(self, "conversations.conversation_of", pool => sqlx::query_as(&sql).bind(id).bind(owner.kind).bind(&owner.id).fetch_optional(pool).await?),
         )
     }
 
@@ -100,13 +100,13 @@ impl Db {
              ORDER BY updated_at DESC LIMIT $3"
         );
         Ok(
-            on_pool!(self, pool => sqlx::query_as(&sql).bind(owner.kind).bind(&owner.id).bind(limit).fetch_all(pool).await?),
+            on_pool!(self, "conversations.conversations_of", pool => sqlx::query_as(&sql).bind(owner.kind).bind(&owner.id).bind(limit).fetch_all(pool).await?),
         )
     }
 
     /// Deletes the owner's conversation (and by cascade its messages). Returns whether it existed.
     pub async fn delete_conversation(&self, owner: &Owner, id: &str) -> Result<bool, DbError> {
-        let done = on_pool!(self, pool => sqlx::query(
+        let done = on_pool!(self, "conversations.delete_conversation", pool => sqlx::query(
             "DELETE FROM conversations WHERE id = $1 AND owner_kind = $2 AND owner_id = $3",
         )
         .bind(id).bind(owner.kind).bind(&owner.id).execute(pool).await?.rows_affected());
@@ -136,7 +136,7 @@ impl Db {
     /// Appends a message and marks the conversation active.
     pub async fn append_message(&self, message: NewMessage<'_>) -> Result<(), DbError> {
         let now = Utc::now();
-        on_pool!(self, pool => {
+        on_pool!(self, "conversations.append_message", pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO messages (id, conversation_id, role, content, citations, status, provider, latency_ms, created_at) \
@@ -156,6 +156,8 @@ impl Db {
     /// A conversation's messages, oldest first.
     pub async fn messages_of(&self, conversation_id: &str) -> Result<Vec<MessageRecord>, DbError> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at, id");
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(conversation_id).fetch_all(pool).await?))
+        Ok(
+            on_pool!(self, "conversations.messages_of", pool => sqlx::query_as(&sql).bind(conversation_id).fetch_all(pool).await?),
+        )
     }
 }

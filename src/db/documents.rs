@@ -63,7 +63,7 @@ pub struct Page {
 impl Db {
     /// Inserts or replaces a document together with all its chunks, atomically.
     pub async fn replace_document(&self, doc: &DocumentRecord, chunks: &[ChunkRecord]) -> Result<(), DbError> {
-        on_pool!(self, pool => {
+        on_pool!(self, "documents.replace_document", pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM chunks WHERE document_id = $1").bind(&doc.id).execute(&mut *tx).await?;
             sqlx::query(
@@ -99,13 +99,13 @@ impl Db {
 
     /// Deletes a document and (by cascade) its chunks. Returns whether it existed.
     pub async fn delete_document(&self, id: &str) -> Result<bool, DbError> {
-        let done = on_pool!(self, pool => sqlx::query("DELETE FROM documents WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
+        let done = on_pool!(self, "documents.delete_document", pool => sqlx::query("DELETE FROM documents WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
         Ok(done > 0)
     }
 
     pub async fn document(&self, id: &str) -> Result<Option<DocumentRecord>, DbError> {
         let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1");
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?))
+        Ok(on_pool!(self, "documents.document", pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?))
     }
 
     /// Documents in book order (chapter position, position, path).
@@ -115,26 +115,27 @@ impl Db {
              ORDER BY COALESCE(chapter_position, 1000000), chapter, COALESCE(position, 1000000), source_path \
              LIMIT $1 OFFSET $2"
         );
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(page.limit).bind(page.offset).fetch_all(pool).await?))
+        Ok(
+            on_pool!(self, "documents.documents", pool => sqlx::query_as(&sql).bind(page.limit).bind(page.offset).fetch_all(pool).await?),
+        )
     }
 
     pub async fn document_count(&self) -> Result<i64, DbError> {
-        let (n,): (i64,) =
-            on_pool!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM documents").fetch_one(pool).await?);
+        let (n,): (i64,) = on_pool!(self, "documents.document_count", pool => sqlx::query_as("SELECT COUNT(*) FROM documents").fetch_one(pool).await?);
         Ok(n)
     }
 
     /// Every document's id, source path and content hash (what sync compares against).
     pub async fn document_hashes(&self) -> Result<Vec<(String, String, String)>, DbError> {
         Ok(
-            on_pool!(self, pool => sqlx::query_as("SELECT id, source_path, content_hash FROM documents").fetch_all(pool).await?),
+            on_pool!(self, "documents.document_hashes", pool => sqlx::query_as("SELECT id, source_path, content_hash FROM documents").fetch_all(pool).await?),
         )
     }
 
     /// A document's chunks in order.
     pub async fn chunks_of(&self, document_id: &str) -> Result<Vec<ChunkRecord>, DbError> {
         let sql = format!("SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = $1 ORDER BY ordinal");
-        Ok(on_pool!(self, pool => sqlx::query_as(&sql).bind(document_id).fetch_all(pool).await?))
+        Ok(on_pool!(self, "documents.chunks_of", pool => sqlx::query_as(&sql).bind(document_id).fetch_all(pool).await?))
     }
 
     /// Up to `limit` chunks whose vector was made by another model (or is missing):
@@ -142,18 +143,20 @@ impl Db {
     pub async fn stale_chunks(&self, model: &str, limit: i64) -> Result<Vec<(String, String, String)>, DbError> {
         let sql = "SELECT id, heading_path, text FROM chunks \
                    WHERE embedding IS NULL OR embedding_model IS NULL OR embedding_model <> $1 ORDER BY id LIMIT $2";
-        Ok(on_pool!(self, pool => sqlx::query_as(sql).bind(model).bind(limit).fetch_all(pool).await?))
+        Ok(
+            on_pool!(self, "documents.stale_chunks", pool => sqlx::query_as(sql).bind(model).bind(limit).fetch_all(pool).await?),
+        )
     }
 
     /// Stores a chunk's new vector.
     pub async fn set_chunk_embedding(&self, id: &str, embedding: &[u8], model: &str) -> Result<(), DbError> {
-        on_pool!(self, pool => sqlx::query("UPDATE chunks SET embedding = $2, embedding_model = $3 WHERE id = $1")
+        on_pool!(self, "documents.set_chunk_embedding", pool => sqlx::query("UPDATE chunks SET embedding = $2, embedding_model = $3 WHERE id = $1")
             .bind(id).bind(embedding).bind(model).execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn chunk_count(&self) -> Result<i64, DbError> {
-        let (n,): (i64,) = on_pool!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM chunks").fetch_one(pool).await?);
+        let (n,): (i64,) = on_pool!(self, "documents.chunk_count", pool => sqlx::query_as("SELECT COUNT(*) FROM chunks").fetch_one(pool).await?);
         Ok(n)
     }
 }

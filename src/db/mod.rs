@@ -14,7 +14,8 @@ pub mod sessions;
 pub mod users;
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -62,15 +63,51 @@ pub enum Db {
 }
 
 /// Runs the same expression on whichever pool is live:
-/// `on_pool!(db, pool => sqlx::query("…").execute(pool).await)`.
+/// `on_pool!(db, pool => sqlx::query("…").execute(pool).await)`. With an operation name,
+/// `on_pool!(db, "documents.chunk_count", pool => …)`, the body is also timed into
+/// `docent_db_query_duration_seconds{operation}` (early returns through `?` included).
 #[macro_export]
 macro_rules! on_pool {
+    ($db:expr, $operation:literal, $pool:ident => $body:expr) => {{
+        let _timer = $crate::db::OperationTimer::start($operation);
+        $crate::on_pool!($db, $pool => $body)
+    }};
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite($pool) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
+}
+
+static OPERATIONS_IN_FLIGHT: AtomicI64 = AtomicI64::new(0);
+
+/// Times one database operation into `docent_db_query_duration_seconds` and counts it as in
+/// flight meanwhile (for the pool's waiting gauge). Records when dropped.
+#[derive(Debug)]
+pub struct OperationTimer {
+    operation: &'static str,
+    started: Instant,
+}
+
+impl OperationTimer {
+    pub fn start(operation: &'static str) -> Self {
+        OPERATIONS_IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
+        Self { operation, started: Instant::now() }
+    }
+}
+
+impl Drop for OperationTimer {
+    fn drop(&mut self) {
+        OPERATIONS_IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
+        metrics::histogram!("docent_db_query_duration_seconds", "operation" => self.operation)
+            .record(self.started.elapsed().as_secs_f64());
+    }
+}
+
+/// Timed database operations running now in this process (waiting for a connection or using one).
+pub fn operations_in_flight() -> i64 {
+    OPERATIONS_IN_FLIGHT.load(Ordering::Relaxed)
 }
 
 /// Pool statistics for health and metrics.
@@ -102,7 +139,8 @@ impl Db {
 
     /// `SELECT 1` within the timeout: the liveness of the database itself.
     pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
-        let probe = async { on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())) };
+        let probe =
+            async { on_pool!(self, "health.ping", pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())) };
         match tokio::time::timeout(timeout, probe).await {
             Ok(result) => result.map_err(DbError::from),
             Err(_) => Err(DbError::Timeout(timeout)),

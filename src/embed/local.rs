@@ -313,7 +313,7 @@ impl Embedder for LocalEmbedder {
             // One pool job (a query, a small batch): no extra round trip.
             let batch_size = self.batch_size;
             let out = self.run(move |inner| inner.embed_all(&owned, batch_size)).await?;
-            tracing::debug!(texts = texts.len(), elapsed = ?start.elapsed(), "embedded");
+            record_embed(texts.len(), start.elapsed());
             return Ok(out);
         }
         // Large inputs: one pool job per batch, so other callers interleave.
@@ -326,7 +326,14 @@ impl Embedder for LocalEmbedder {
                 out[i] = v;
             }
         }
-        tracing::debug!(texts = texts.len(), elapsed = ?start.elapsed(), "embedded");
+        record_embed(texts.len(), start.elapsed());
         Ok(out)
     }
+}
+
+/// One embedding call in the metrics: its latency and how many texts it carried.
+fn record_embed(texts: usize, elapsed: std::time::Duration) {
+    tracing::debug!(texts, ?elapsed, "embedded");
+    metrics::histogram!("docent_embed_duration_seconds", "embedder" => "local").record(elapsed.as_secs_f64());
+    metrics::histogram!("docent_embed_batch_size", "embedder" => "local").record(texts as f64);
 }

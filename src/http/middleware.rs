@@ -1,5 +1,5 @@
-//! Cross-cutting request handling: request ids, the access log, problem rendering, the matched
-//! route, security headers and CORS.
+//! Cross-cutting request handling: request ids, the access log, request metrics, problem
+//! rendering, the matched route, security headers and CORS.
 
 use std::time::Instant;
 
@@ -40,16 +40,64 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let span = tracing::info_span!("http.request", request_id = %id, method = %method);
     let started = Instant::now();
+    let in_flight = InFlight::enter();
     let response = next.run(req).instrument(span.clone()).await;
     let route = response.extensions().get::<MatchedRoute>().map_or("unmatched".to_owned(), |r| r.0.clone());
     let mut response = super::problem::render(response, &id).await;
     response.headers_mut().insert(REQUEST_ID, header_value);
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    drop(in_flight);
+    record_request(&method, &route, status, elapsed);
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| {
         tracing::info!(target: "docent::http", request_id = %id, method = %method, route = %route, status, latency_ms, "request completed")
     });
     response
+}
+
+/// Counts a request in `docent_http_requests_in_flight` until dropped (also when the client
+/// goes away and the request future is cancelled).
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> Self {
+        metrics::gauge!("docent_http_requests_in_flight").increment(1.0);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!("docent_http_requests_in_flight").decrement(1.0);
+    }
+}
+
+/// Records the request in the HTTP metrics. Labels are bounded: the method is one of the
+/// standard ones or `other`, the route is the matched template (never the raw path) or
+/// `unmatched`, the status is a class (`2xx`…).
+fn record_request(method: &Method, route: &str, status: u16, elapsed: std::time::Duration) {
+    let method = match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
+    let class = match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
+    metrics::counter!("docent_http_requests_total", "method" => method, "route" => route.to_owned(), "status_class" => class)
+        .increment(1);
+    metrics::histogram!("docent_http_request_duration_seconds", "method" => method, "route" => route.to_owned())
+        .record(elapsed.as_secs_f64());
 }
 
 /// Route-level middleware: copies the matched route template into the response.

@@ -91,6 +91,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .merge(routes::auth::router())
         .merge(routes::keys::router())
         .merge(routes::admin::router())
+        .merge(public_metrics(&settings))
         .merge(extra)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::enforce))
         .route_layer(axum::middleware::from_fn(middleware::record_route))
@@ -114,6 +115,23 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
             header::COOKIE,
             header::PROXY_AUTHORIZATION,
         ]))
+        .layer(axum::middleware::from_fn(middleware::request_context))
+        .with_state(state)
+}
+
+/// `/metrics` on the public port, unless metrics are off or served on the admin listener.
+fn public_metrics(settings: &Settings) -> Router<AppState> {
+    if settings.metrics.enabled && settings.metrics.addr.is_none() { routes::metrics::router() } else { Router::new() }
+}
+
+/// The admin listener's application (`DOCENT_METRICS__ADDR`): `/metrics` only, with the same
+/// request context, timeout and panic handling as the public stack.
+pub fn admin_app(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
+    routes::metrics::router()
+        .route_layer(axum::middleware::from_fn(middleware::record_route))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(middleware::request_context))
         .with_state(state)
 }

@@ -2,6 +2,7 @@
 //! raised by handlers ([`Problem`] in the response extensions) and bare error responses from
 //! routing and layers (404, 405 with its `Allow` header kept, 408, 413, plain-text rejections).
 //! Error responses with a designed JSON body (the health reports) pass through unchanged.
+//! Every problem written here is counted in `docent_errors_total{code}`.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -48,6 +49,7 @@ async fn text_detail(status: StatusCode, headers: &axum::http::HeaderMap, body: 
 }
 
 fn write(response: Response, problem: Problem, request_id: &str) -> Response {
+    metrics::counter!("docent_errors_total", "code" => problem.code).increment(1);
     let mut body = serde_json::json!({
         "type": format!("urn:docent:problem:{}", problem.code),
         "title": problem.title,

@@ -70,8 +70,13 @@ impl JobRunner {
         }
         let outcome = self.process(job, upload).await.map_err(|err| {
             tracing::error!(error = ?err, job, "upload job failed");
+            metrics::counter!("docent_ingest_failures_total").increment(1);
             err.to_string()
         });
+        if let Ok(result) = &outcome {
+            metrics::counter!("docent_ingest_documents_total", "outcome" => result.outcome).increment(1);
+            metrics::counter!("docent_ingest_chunks_total").increment(result.embedded as u64);
+        }
         let outcome = outcome.map(|r| serde_json::to_value(r).unwrap_or_default());
         if let Err(err) = db.finish_job(job, outcome).await {
             tracing::error!(error = %err, job, "cannot record the job's outcome");

@@ -1,8 +1,9 @@
-//! Logging: a `tracing` subscriber writing JSON lines (one object per event, with timestamp,
+//! Logging and metrics. Logging: a `tracing` subscriber writing JSON lines (one object per event, with timestamp,
 //! level, target, message and the request span's fields) or human-friendly text, filtered by
 //! `LOG_LEVEL`, optionally also to daily-rotated files in `LOG_DIR` with a retention count.
 //! Secrets never reach a log line: request logging records method, route, status and latency
-//! only, and sensitive headers are marked so no layer prints them.
+//! only, and sensitive headers are marked so no layer prints them. Metrics: the Prometheus
+//! recorder and the catalogue of every metric, in [`metrics`].
 
 use std::io;
 
@@ -15,6 +16,7 @@ use tracing_subscriber::{EnvFilter, Layer, fmt};
 use crate::config::{LogFormat, Settings};
 
 mod json;
+pub mod metrics;
 
 /// Where the console output goes: the server logs to stdout, CLI commands to stderr so their
 /// own output stays machine-readable.

@@ -66,6 +66,8 @@ async fn app_with_book() -> TestApp {
         embedder: state.retriever.embedder().clone(),
         index: state.index.clone(),
         retriever: state.retriever.clone(),
+        llm: None,
+        llm_links: Vec::new(),
     };
     let options = SyncOptions::from_settings(&state.settings, false);
     sync_paths(&components, &[book.path().to_path_buf()], &options, &NoProgress).await.expect("book ingested");

@@ -7,4 +7,5 @@ pub mod conversations;
 pub mod documents;
 pub mod health;
 pub mod keys;
+pub mod metrics;
 pub mod search;
