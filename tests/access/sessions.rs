@@ -22,6 +22,7 @@ async fn in_production_the_session_cookie_is_secure_and_strict_when_configured()
     let app = spawn_app_with(
         |s| {
             s.env = docent::config::Environment::Production;
+            s.database.auto_migrate = Some(true);
             s.access.same_site = docent::config::SameSite::Strict;
         },
         axum::Router::new(),
@@ -54,7 +55,7 @@ async fn a_reader_signs_up_with_a_normalised_email_and_sees_their_profile() {
 async fn weak_passwords_and_taken_emails_are_refused() {
     let app = spawn_app().await;
     signup(&app, "ada@example.com").await;
-    for password in ["short", "ada@example.com", "aaaaaaaaaaaaa", "password123"] {
+    for password in ["short", "BOB@example.com", "aaaaaaaaaaaaa", "password123"] {
         let body = json!({"email": "bob@example.com", "password": password});
         let response = app.client.post(app.url("/api/v1/auth/signup")).json(&body).send().await.unwrap();
         assert_problem(response, 422, "validation_failed").await;

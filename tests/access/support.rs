@@ -8,7 +8,6 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// A reader who signed up: their session cookie token and CSRF token.
 pub struct Reader {
-    pub email: String,
     pub id: String,
     pub session: String,
     pub csrf: String,
@@ -63,7 +62,6 @@ pub async fn reader_from(response: reqwest::Response, status: u16) -> Reader {
     let session = cookie_value(&set_cookie(&response, "docent_session").expect("a session cookie"));
     let body: Value = response.json().await.unwrap();
     Reader {
-        email: body["user"]["email"].as_str().unwrap().to_owned(),
         id: body["user"]["id"].as_str().unwrap().to_owned(),
         session,
         csrf: body["csrf_token"].as_str().unwrap().to_owned(),
@@ -73,12 +71,4 @@ pub async fn reader_from(response: reqwest::Response, status: u16) -> Reader {
 /// `GET /api/v1/auth/me` with a session cookie.
 pub async fn me(app: &TestApp, cookie: &str) -> reqwest::Response {
     app.client.get(app.url("/api/v1/auth/me")).header("cookie", cookie).send().await.unwrap()
-}
-
-/// Makes a reader an admin the way an operator would (the library function behind
-/// `docent users set-role`).
-pub async fn make_admin(app: &TestApp, email: &str) {
-    let access = docent::access::AccessService::new(app.state.db.clone(), Default::default());
-    let role = docent::access::Role::Admin;
-    access.set_role(email, role, &Default::default(), docent::access::Actor::cli()).await.unwrap();
 }
