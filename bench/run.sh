@@ -12,7 +12,7 @@ PORT=${BENCH_PORT:-18780}
 WORK=$(mktemp -d /tmp/docent-bench.XXXXXX)
 TARGET=${CARGO_TARGET_DIR:-target}
 BIN="$TARGET/release/docent"
-export DOCENT_DATA_DIR="$WORK/data" LOG_LEVEL=warn DOCENT_ADMIN_OPEN=false
+export DOCENT_DATA_DIR="$WORK/data" LOG_LEVEL=warn
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
