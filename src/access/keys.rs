@@ -178,6 +178,7 @@ impl AccessService {
 
     /// Requests, tokens and last use of a key, including counts not yet written.
     pub async fn key_usage(&self, id: &str) -> Result<KeyUsage, AccessError> {
+        let _no_flush = self.usage.hold_flushes().await;
         let record = self.db.api_key(id).await?.ok_or_else(|| AccessError::KeyNotFound(id.to_owned()))?;
         let pending = self.usage.pending(id);
         Ok(KeyUsage {

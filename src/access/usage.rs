@@ -28,6 +28,9 @@ impl Pending {
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
     pending: Mutex<HashMap<String, Pending>>,
+    /// Held while a flush writes, so a reader of stored + pending counts never sees a batch
+    /// twice or not at all.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl UsageRecorder {
@@ -41,6 +44,11 @@ impl UsageRecorder {
         self.add(key_id, Pending { requests: 0, tokens: i64::try_from(tokens).unwrap_or(i64::MAX), last_used: None });
     }
 
+    /// Waits for a running flush and blocks new ones while the guard lives.
+    pub async fn hold_flushes(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.flushing.lock().await
+    }
+
     /// Counts not yet written for a key.
     pub fn pending(&self, key_id: &str) -> Pending {
         self.lock().get(key_id).copied().unwrap_or_default()
@@ -48,6 +56,7 @@ impl UsageRecorder {
 
     /// Writes every pending count; what could not be written is kept for the next flush.
     pub async fn flush(&self, db: &Db) -> Result<(), DbError> {
+        let _flushing = self.flushing.lock().await;
         let batch: Vec<(String, Pending)> = self.lock().drain().collect();
         let mut failed = None;
         let mut unwritten = Vec::new();
