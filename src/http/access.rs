@@ -5,9 +5,9 @@
 //! Unsafe methods authenticated by the session cookie must come from an allowed `Origin` or carry
 //! the session's `X-CSRF-Token`. Bearer-key requests are exempt (no ambient credentials).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -32,15 +32,9 @@ pub struct SessionCsrf {
     pub csrf_token: String,
 }
 
-/// The client IP of a request: the socket peer. (Trusted-proxy `X-Forwarded-For` handling
-/// belongs here, and only here.)
-pub fn client_ip(req: &Request) -> IpAddr {
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
-}
-
 /// Middleware: resolves the principal, enforces CSRF, sets or clears cookies.
 pub async fn resolve(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
-    let ip = client_ip(&req);
+    let ip = super::client_ip::client_ip(&req, &app.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
     if req.uri().path().starts_with("/health") {
         return next.run(req).await;

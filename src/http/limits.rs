@@ -20,6 +20,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::access::ClientIp;
 use super::client_ip::client_ip;
 use super::{ApiError, AppState};
 use crate::access::{Decision, Principal, QuotaError, Rule, Subject, SubjectKind};
@@ -76,7 +77,8 @@ impl RateLimitPolicy {
 /// Route-level middleware: counts the request and refuses it with 429 when a limit is spent.
 pub async fn enforce(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
-    let subject = Subject::of(req.extensions().get::<Principal>(), client_ip(&req, &app.trusted_proxies));
+    let ip = req.extensions().get::<ClientIp>().map_or_else(|| client_ip(&req, &app.trusted_proxies), |c| c.0);
+    let subject = Subject::of(req.extensions().get::<Principal>(), ip);
     req.extensions_mut().insert(subject.clone());
     let policy = &app.rate_limits;
     if !policy.enabled || policy.is_exempt(&route) {
