@@ -3,8 +3,8 @@
 //! Data flows one way: `ingest → index/db → retrieve → answer → http`. `main.rs` only calls
 //! [`cli::run`]; every subcommand is one library function.
 
-pub mod answer;
 pub mod access;
+pub mod answer;
 pub mod cli;
 pub mod components;
 pub mod config;
@@ -16,6 +16,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod llm;
+pub mod ops;
 pub mod retrieve;
 pub mod startup;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 //! Exit codes: 0 success, 1 failure, 2 invalid configuration or usage.
 
 mod ask;
+mod backup;
 mod config;
 mod eval;
 mod healthcheck;
@@ -52,6 +53,8 @@ pub enum Command {
     Search(search::SearchArgs),
     /// Rebuild or inspect the search index.
     Index(index::IndexArgs),
+    /// Create, list, verify, restore and prune backups of the database.
+    Backup(backup::BackupArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -79,6 +82,7 @@ pub fn run() -> ExitCode {
         Command::Ingest(args) => ingest::run(settings, args),
         Command::Search(args) => search::run(settings, args),
         Command::Index(args) => index::run(settings, args),
+        Command::Backup(args) => backup::run(settings, args),
         Command::Version(_) => unreachable!("handled above"),
     }
 }

@@ -52,6 +52,7 @@ pub struct Settings {
     pub embed: EmbedSettings,
     pub ingest: IngestSettings,
     pub retrieve: RetrieveSettings,
+    pub backup: BackupSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -106,6 +107,25 @@ impl Default for RetrieveSettings {
             dense_weight: 0.6,
             candidates: 50,
         }
+    }
+}
+
+/// Where backup archives go, how many `docent backup prune` keeps, where the PostgreSQL tools are.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    /// `None` means `$DOCENT_DATA_DIR/backups`.
+    pub dir: Option<PathBuf>,
+    pub keep_daily: u32,
+    pub keep_weekly: u32,
+    pub keep_monthly: u32,
+    /// `None` means `PATH`, then the newest `/usr/lib/postgresql/*/bin`.
+    pub pg_bin_dir: Option<PathBuf>,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self { dir: None, keep_daily: 7, keep_weekly: 4, keep_monthly: 12, pg_bin_dir: None }
     }
 }
 
@@ -168,6 +188,7 @@ impl Default for Settings {
             embed: EmbedSettings::default(),
             ingest: IngestSettings::default(),
             retrieve: RetrieveSettings::default(),
+            backup: BackupSettings::default(),
         }
     }
 }
@@ -231,6 +252,11 @@ impl Settings {
         }
     }
 
+    /// The folder of backup archives: `DOCENT_BACKUP__DIR`, or `backups` in the data directory.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup.dir.clone().unwrap_or_else(|| self.data_dir.join("backups"))
+    }
+
     /// The configuration in effect as a JSON tree: profile-dependent defaults resolved, every
     /// secret redacted (for `docent config`).
     pub fn effective_json(&self) -> serde_json::Value {
@@ -239,6 +265,7 @@ impl Settings {
         tree["log"]["format"] = serde_json::to_value(self.log_format()).expect("enums serialize");
         tree["database"]["auto_migrate"] = self.auto_migrate().into();
         tree["database"]["url"] = redact_url(&self.database_url()).into();
+        tree["backup"]["dir"] = self.backup_dir().display().to_string().into();
         tree
     }
 }

@@ -1,0 +1,69 @@
+//! `docent backup prune`: applies the [`retention`](super::retention) rule to the backups of a
+//! folder (by their manifest's `created_at`) and deletes the rest, or only reports with
+//! `dry_run`. Files whose manifest cannot be read are never deleted.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::archive::sync_dir;
+use super::retention::{Policy, Rule, decide};
+use super::{BackupError, Unreadable, list};
+
+#[derive(Debug, Clone, Copy)]
+pub struct PruneOptions {
+    pub policy: Policy,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrunedBackup {
+    pub file: String,
+    pub path: PathBuf,
+    pub created_at: DateTime<Utc>,
+    /// The rules that keep it (empty for a deleted backup).
+    pub kept_by: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneReport {
+    pub dir: PathBuf,
+    pub policy: Policy,
+    pub dry_run: bool,
+    /// Newest first.
+    pub kept: Vec<PrunedBackup>,
+    /// Newest first; deleted unless `dry_run`.
+    pub deleted: Vec<PrunedBackup>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// Keeps what the policy keeps in `dir` and deletes the other backups.
+pub fn prune(dir: &Path, options: PruneOptions) -> Result<PruneReport, BackupError> {
+    if options.policy.keeps_nothing() {
+        return Err(BackupError::KeepNothing);
+    }
+    let listing = list(dir)?;
+    let times: Vec<DateTime<Utc>> = listing.backups.iter().map(|b| b.manifest.created_at).collect();
+    let decisions = decide(&times, options.policy);
+    let (mut kept, mut deleted) = (Vec::new(), Vec::new());
+    for (backup, kept_by) in listing.backups.iter().zip(decisions) {
+        let entry = PrunedBackup {
+            file: backup.file.clone(),
+            path: backup.path.clone(),
+            created_at: backup.manifest.created_at,
+            kept_by,
+        };
+        if entry.kept_by.is_empty() { deleted.push(entry) } else { kept.push(entry) }
+    }
+    if !options.dry_run {
+        for backup in &deleted {
+            std::fs::remove_file(&backup.path).map_err(|e| BackupError::io("delete", &backup.path, e))?;
+        }
+        if !deleted.is_empty() {
+            sync_dir(dir)?;
+        }
+    }
+    let (policy, dry_run) = (options.policy, options.dry_run);
+    Ok(PruneReport { dir: dir.to_path_buf(), policy, dry_run, kept, deleted, unreadable: listing.unreadable })
+}
