@@ -193,6 +193,8 @@ fn pruned(r: &PruneReport) -> String {
     let verb = if r.dry_run { "would delete" } else { "delete" };
     lines.extend(r.deleted.iter().map(|b| format!("{verb}  {}", b.file)));
     lines.extend(r.unreadable.iter().map(|u| format!("left alone (unreadable)  {}", u.path.display())));
+    let verb = if r.dry_run { "would remove" } else { "removed" };
+    lines.extend(r.stale_temporaries.iter().map(|p| format!("{verb} leftover  {}", p.display())));
     lines.push(format!(
         "{} kept, {} {}",
         r.kept.len(),

@@ -101,7 +101,8 @@ fn names(dir: &Path) -> BTreeSet<String> {
 
 #[test]
 fn backup_prune_keeps_exactly_what_daily_weekly_and_monthly_retention_select() {
-    // Arrange: archives with chosen creation times, a stray file and an unreadable archive.
+    // Arrange: archives with chosen creation times, a stray file, an unreadable archive, and the
+    // staging folders of a run killed a day ago and of one still running.
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().join("backups");
     let empty = tempfile::tempdir().unwrap();
@@ -120,6 +121,12 @@ fn backup_prune_keeps_exactly_what_daily_weekly_and_monthly_retention_select() {
     }
     std::fs::write(dir.join("notes.txt"), "not a backup").unwrap();
     std::fs::write(dir.join("docent-broken.tar.gz"), "not gzip").unwrap();
+    let day_old = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
+    for leftover in [".docent-staging-killed", ".docent-staging-running"] {
+        std::fs::create_dir(dir.join(leftover)).unwrap();
+        std::fs::write(dir.join(leftover).join("docent.db"), "partial").unwrap();
+    }
+    std::fs::File::open(dir.join(".docent-staging-killed")).unwrap().set_modified(day_old).unwrap();
     let all = names(&dir);
     let args = ["backup", "prune", "--keep-daily", "2", "--keep-weekly", "2", "--keep-monthly", "2", "--json"];
 
@@ -138,6 +145,7 @@ fn backup_prune_keeps_exactly_what_daily_weekly_and_monthly_retention_select() {
         "docent-20261031T030000Z.tar.gz",
         "notes.txt",
         "docent-broken.tar.gz",
+        ".docent-staging-running",
     ]
     .map(String::from)
     .into();
@@ -146,4 +154,5 @@ fn backup_prune_keeps_exactly_what_daily_weekly_and_monthly_retention_select() {
     assert_eq!(report["deleted"].as_array().unwrap().len(), 4);
     assert_eq!(report["kept"][0]["kept_by"], serde_json::json!(["daily", "weekly", "monthly"]));
     assert_eq!(report["unreadable"].as_array().unwrap().len(), 1);
+    assert_eq!(report["stale_temporaries"].as_array().unwrap().len(), 1, "only the day-old leftover");
 }
