@@ -23,18 +23,21 @@ fn docent(data: &Path, args: &[&str]) -> Output {
         .expect("docent runs")
 }
 
-async fn database_with_one_conversation(data: &Path) {
+/// Returns the versions of every migration this docent knows (all applied).
+async fn database_with_one_conversation(data: &Path) -> Vec<i64> {
     let db = Db::connect(&test_settings(data)).await.unwrap();
     migrate::up(&db).await.unwrap();
     db.create_conversation(&Owner::anonymous("cli"), "kept in the backup").await.unwrap();
+    let versions = migrate::status(&db).await.unwrap().iter().map(|m| m.version).collect();
     db.close().await;
+    versions
 }
 
 #[tokio::test]
 async fn backup_create_json_reports_the_archive_and_its_manifest() {
     // Arrange
     let data = tempfile::tempdir().unwrap();
-    database_with_one_conversation(data.path()).await;
+    let migrations = database_with_one_conversation(data.path()).await;
 
     // Act
     let output = docent(data.path(), &["backup", "create", "--json"]);
@@ -52,8 +55,8 @@ async fn backup_create_json_reports_the_archive_and_its_manifest() {
     assert_eq!(manifest["format"], "docent-backup");
     assert_eq!(manifest["format_version"], 1);
     assert_eq!(manifest["dialect"], "sqlite");
-    assert_eq!(manifest["schema_version"], 1);
-    assert_eq!(manifest["migrations"], serde_json::json!([1]));
+    assert_eq!(manifest["schema_version"], *migrations.last().unwrap());
+    assert_eq!(manifest["migrations"], serde_json::json!(migrations));
     assert!(chrono::DateTime::parse_from_rfc3339(manifest["created_at"].as_str().unwrap()).is_ok());
     assert_eq!(manifest["files"][0]["name"], "docent.db");
     let sha = manifest["files"][0]["sha256"].as_str().unwrap();
