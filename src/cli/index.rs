@@ -7,10 +7,7 @@ use clap::Subcommand;
 
 use crate::components::Components;
 use crate::config::Settings;
-use crate::embed::EmbedKind;
-use crate::ingest::embedding_text;
-use crate::ingest::records::vector_to_bytes;
-use crate::ingest::sync::reconcile;
+use crate::ingest::rebuild::rebuild_index;
 
 #[derive(Debug, clap::Args)]
 pub struct IndexArgs {
@@ -50,37 +47,11 @@ pub fn run(settings: Settings, args: IndexArgs) -> ExitCode {
     })
 }
 
-/// Clears the index, re-embeds chunks stored with another model, and re-indexes every
-/// document from the database.
+/// `docent index rebuild`: the library's rebuild, reported in one line.
 async fn rebuild(c: &Components) -> Result<String, Box<dyn std::error::Error>> {
-    c.index.clear().await?;
-    c.index.ensure_model(c.embedder.model_id(), c.embedder.dimension()).await?;
-    let reembedded = reembed_stale(c).await?;
-    let documents = reconcile(&c.db, c.index.as_ref()).await?;
-    let stats = c.index.stats().await?;
-    Ok(format!("rebuilt the index: {documents} documents, {} chunks ({reembedded} re-embedded)", stats.chunks))
-}
-
-async fn reembed_stale(c: &Components) -> Result<usize, Box<dyn std::error::Error>> {
-    let model = c.embedder.model_id().to_owned();
-    let mut done = 0;
-    loop {
-        let stale = c.db.stale_chunks(&model, 256).await?;
-        if stale.is_empty() {
-            return Ok(done);
-        }
-        // The stored heading path is already joined, so it is one element here.
-        let texts: Vec<String> = stale
-            .iter()
-            .map(|(_, heading, text)| {
-                let path: Vec<String> = if heading.is_empty() { vec![] } else { vec![heading.clone()] };
-                embedding_text(&path, text)
-            })
-            .collect();
-        let vectors = c.embedder.embed(&texts, EmbedKind::Document).await?;
-        for ((id, _, _), vector) in stale.iter().zip(vectors) {
-            c.db.set_chunk_embedding(id, &vector_to_bytes(&vector), &model).await?;
-        }
-        done += stale.len();
-    }
+    let report = rebuild_index(c).await?;
+    Ok(format!(
+        "rebuilt the index: {} documents, {} chunks ({} re-embedded)",
+        report.documents, report.chunks, report.reembedded
+    ))
 }

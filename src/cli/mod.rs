@@ -2,6 +2,7 @@
 //! Exit codes: 0 success, 1 failure, 2 invalid configuration or usage.
 
 mod ask;
+mod backup;
 mod check;
 mod config;
 mod eval;
@@ -61,6 +62,8 @@ pub enum Command {
     Users(users::UsersArgs),
     /// Pre-deployment checklist: config, database, migrations, index, embedder, providers, disk, backup.
     Check(check::CheckArgs),
+    /// Create, list, verify, restore and prune backups of the database.
+    Backup(backup::BackupArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -91,6 +94,7 @@ pub fn run() -> ExitCode {
         Command::Index(args) => index::run(settings, args),
         Command::Keys(args) => keys::run(settings, args),
         Command::Users(args) => users::run(settings, args),
+        Command::Backup(args) => backup::run(settings, args),
         Command::Version(_) | Command::Check(_) => unreachable!("handled above"),
     }
 }

@@ -64,6 +64,7 @@ pub struct Settings {
     pub anthropic: ProviderConfig,
     pub rate_limit: RateLimitSettings,
     pub quota: QuotaSettings,
+    pub backup: BackupSettings,
 }
 
 /// Accounts, sessions and API keys.
@@ -236,6 +237,25 @@ impl Default for RetrieveSettings {
     }
 }
 
+/// Where backup archives go, how many `docent backup prune` keeps, where the PostgreSQL tools are.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    /// `None` means `$DOCENT_DATA_DIR/backups`.
+    pub dir: Option<PathBuf>,
+    pub keep_daily: u32,
+    pub keep_weekly: u32,
+    pub keep_monthly: u32,
+    /// `None` means `PATH`, then the newest `/usr/lib/postgresql/*/bin`.
+    pub pg_bin_dir: Option<PathBuf>,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self { dir: None, keep_daily: 7, keep_weekly: 4, keep_monthly: 12, pg_bin_dir: None }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
@@ -305,6 +325,7 @@ impl Default for Settings {
             quota: QuotaSettings::default(),
             metrics: MetricsSettings::default(),
             check: CheckSettings::default(),
+            backup: BackupSettings::default(),
         }
     }
 }
@@ -368,6 +389,11 @@ impl Settings {
         }
     }
 
+    /// The folder of backup archives: `DOCENT_BACKUP__DIR`, or `backups` in the data directory.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup.dir.clone().unwrap_or_else(|| self.data_dir.join("backups"))
+    }
+
     /// The configuration in effect as a JSON tree: profile-dependent defaults resolved, every
     /// secret redacted (for `docent config`).
     pub fn effective_json(&self) -> serde_json::Value {
@@ -376,6 +402,7 @@ impl Settings {
         tree["log"]["format"] = serde_json::to_value(self.log_format()).expect("enums serialize");
         tree["database"]["auto_migrate"] = self.auto_migrate().into();
         tree["database"]["url"] = redact_url(&self.database_url()).into();
+        tree["backup"]["dir"] = self.backup_dir().display().to_string().into();
         tree
     }
 }

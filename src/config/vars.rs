@@ -584,6 +584,41 @@ pub const VARS: &[Var] = &[
         "5000",
         "Timeout of each network probe of `docent check` (database, LLM providers).",
     ),
+    var(
+        "backup.dir",
+        "DOCENT_BACKUP__DIR",
+        Kind::Text,
+        "$DOCENT_DATA_DIR/backups",
+        "Folder of the backup archives written by `docent backup create` and read by list, verify and prune.",
+    ),
+    var(
+        "backup.keep_daily",
+        "DOCENT_BACKUP__KEEP_DAILY",
+        Kind::Int { min: 0, max: 3650 },
+        "7",
+        "`docent backup prune` keeps the newest backup of each of this many most recent days that have one.",
+    ),
+    var(
+        "backup.keep_weekly",
+        "DOCENT_BACKUP__KEEP_WEEKLY",
+        Kind::Int { min: 0, max: 520 },
+        "4",
+        "`docent backup prune` keeps the newest backup of each of this many most recent ISO weeks that have one.",
+    ),
+    var(
+        "backup.keep_monthly",
+        "DOCENT_BACKUP__KEEP_MONTHLY",
+        Kind::Int { min: 0, max: 1200 },
+        "12",
+        "`docent backup prune` keeps the newest backup of each of this many most recent months that have one.",
+    ),
+    var(
+        "backup.pg_bin_dir",
+        "DOCENT_BACKUP__PG_BIN_DIR",
+        Kind::Text,
+        "(PATH, then the newest /usr/lib/postgresql/*/bin)",
+        "Folder holding pg_dump and pg_restore for PostgreSQL backups; they must be at least the server's major version.",
+    ),
 ];
 
 /// The variable registered for a dotted key.

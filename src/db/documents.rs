@@ -48,10 +48,15 @@ pub struct ChunkRecord {
     pub created_at: DateTime<Utc>,
 }
 
-const DOCUMENT_COLUMNS: &str = "id, source_path, title, format, chapter, chapter_label, chapter_position, position, url, \
-     content_hash, content, size_bytes, chunk_count, created_at, updated_at";
-const CHUNK_COLUMNS: &str = "id, document_id, ordinal, heading_path, anchor, text, page, start_offset, end_offset, \
-     token_count, url, embedding, embedding_model, created_at";
+// PostgreSQL's INTEGER columns are INT4 while the records hold i64: the casts let both dialects
+// decode them (without them reading a document or its chunks fails on PostgreSQL).
+const DOCUMENT_COLUMNS: &str = "id, source_path, title, format, chapter, chapter_label, \
+     CAST(chapter_position AS BIGINT) AS chapter_position, CAST(position AS BIGINT) AS position, url, \
+     content_hash, content, size_bytes, CAST(chunk_count AS BIGINT) AS chunk_count, created_at, updated_at";
+const CHUNK_COLUMNS: &str = "id, document_id, CAST(ordinal AS BIGINT) AS ordinal, heading_path, anchor, text, \
+     CAST(page AS BIGINT) AS page, CAST(start_offset AS BIGINT) AS start_offset, \
+     CAST(end_offset AS BIGINT) AS end_offset, CAST(token_count AS BIGINT) AS token_count, url, embedding, \
+     embedding_model, created_at";
 
 /// A page of documents in book order.
 #[derive(Debug, Clone, Copy)]

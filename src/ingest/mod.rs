@@ -33,6 +33,7 @@ pub mod jobs;
 pub mod markdown;
 mod mdx;
 pub mod pdf;
+pub mod rebuild;
 pub mod records;
 pub mod route;
 pub mod slug;

@@ -1,11 +1,12 @@
 //! The newest backup in the backup directory, for the `docent_backup_last_success_timestamp_seconds`
 //! gauge and the backup item of `docent check`.
 //!
-//! Assumption (until `docent backup` lands with its manifest format): backups are files named
-//! `docent-*` (e.g. `docent-20260101T031700Z.tar.zst` and its manifest) directly in
-//! `<DOCENT_DATA_DIR>/backups`, written under a temporary name and renamed when complete. The
-//! newest modification time of such a file is the time of the last successful backup; hidden
-//! files and names ending in `.tmp`, `.part` or `.partial` are unfinished and ignored.
+//! `docent backup create` writes `docent-YYYYMMDDTHHMMSSZ.tar.gz` into the backup folder
+//! (`DOCENT_BACKUP__DIR`) under a hidden temporary name and renames it when complete, so the
+//! newest modification time of a `docent-*` file is the time of the last successful backup.
+//! Reading modification times keeps a scrape cheap (the manifests are inside the archives, see
+//! `ops::backup::list` for the full read); hidden files and names ending in `.tmp`, `.part` or
+//! `.partial` are unfinished and ignored.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -33,7 +34,7 @@ pub struct BackupFile {
 
 /// Where backups are looked for: `<DOCENT_DATA_DIR>/backups`.
 pub fn backup_dir(settings: &Settings) -> PathBuf {
-    settings.data_dir.join("backups")
+    settings.backup_dir()
 }
 
 /// The most recently finished backup in `dir`, `None` when the directory holds none.
