@@ -16,6 +16,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod llm;
+pub mod memory;
 pub mod ops;
 pub mod retrieve;
 pub mod startup;

@@ -116,6 +116,7 @@ impl Application {
             quotas,
         };
         let router = app(state.clone(), extra);
+        crate::memory::release_free();
         Ok(Self { listener, admin, state, router })
     }
 

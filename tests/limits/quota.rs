@@ -10,7 +10,7 @@ use docent::access::{QuotaService, Subject, SubjectKind};
 use docent::answer::{AnswerService, ExtractiveParams};
 use docent::config::QuotaSettings;
 use docent::ingest::sync::{NoProgress, SyncOptions, sync_paths};
-use docent::llm::{ChatModel, ChatRequest, ChatResponse, ChatStream, LlmError, ProviderHealth, Usage};
+use docent::llm::{ChatModel, ChatRequest, ChatResponse, ChatStream, LlmError, ProviderHealth, StreamEvent, Usage};
 use serde_json::json;
 
 use crate::common::{TestApp, assert_problem, spawn_app_with};
@@ -40,8 +40,15 @@ impl ChatModel for MeteredModel {
         let usage = Usage { prompt_tokens: 300, completion_tokens: 200 };
         Ok(ChatResponse { text: "Their leader was Rollo [1].".into(), usage: Some(usage), ..Default::default() })
     }
-    async fn chat_stream(&self, _req: ChatRequest) -> Result<ChatStream, LlmError> {
-        Err(LlmError::Unconfigured { provider: "metered".into(), reason: "no streaming".into() })
+    async fn chat_stream(&self, req: ChatRequest) -> Result<ChatStream, LlmError> {
+        let reply = self.chat(req).await?;
+        let usage = reply.usage.unwrap_or_default();
+        let events = [
+            Ok(StreamEvent::Delta(reply.text)),
+            Ok(StreamEvent::Usage(usage)),
+            Ok(StreamEvent::Done { finish_reason: None }),
+        ];
+        Ok(Box::pin(futures::stream::iter(events)))
     }
 }
 

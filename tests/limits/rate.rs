@@ -121,15 +121,16 @@ async fn the_off_switch_turns_every_limit_off() {
 }
 
 #[tokio::test]
-async fn a_signed_in_user_has_a_higher_limit_of_their_own_whatever_address_they_use() {
+async fn an_authenticated_caller_has_a_higher_limit_of_its_own_whatever_address_it_uses() {
     let limited = Limited::spawn(|_| {}).await;
+    let key = crate::common::api_key(&limited.app, "chat").await;
     let url = limited.url("/test/ping");
     let (here, there) = (client_from([127, 0, 0, 1]), client_from([127, 0, 0, 3]));
-    let first = here.get(&url).header("x-test-user", "reader-1").send().await.unwrap();
+    let first = here.get(&url).bearer_auth(&key).send().await.unwrap();
     for _ in 0..30 {
-        there.get(&url).header("x-test-user", "reader-1").send().await.unwrap();
+        there.get(&url).bearer_auth(&key).send().await.unwrap();
     }
-    let later = here.get(&url).header("x-test-user", "reader-1").send().await.unwrap();
+    let later = here.get(&url).bearer_auth(&key).send().await.unwrap();
     let anonymous = here.get(&url).send().await.unwrap();
     assert_eq!(header_u64(&first, "x-ratelimit-limit"), 100);
     assert_eq!((later.status().as_u16(), header_u64(&later, "x-ratelimit-remaining")), (200, 68));

@@ -6,10 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::middleware::Next;
 use axum::routing::get;
-use docent::access::{InProcessRateLimiter, Principal, Role};
+use docent::access::InProcessRateLimiter;
 use docent::config::Settings;
 use docent::http::AppState;
 use docent::http::server::{ServeOptions, serve};
@@ -24,24 +22,15 @@ pub fn probe_routes() -> Router<AppState> {
 }
 
 /// Serves `state` (with the probe routes) on a fresh loopback port, the way `Application` does;
-/// returns the base URL. `signed_in` stands in for the auth middleware: requests with an
-/// `x-test-user: ID` header reach the limiter as that signed-in user.
+/// returns the base URL.
 pub async fn serve_state(state: AppState) -> String {
-    let router = docent::http::app(state, probe_routes()).layer(axum::middleware::from_fn(signed_in));
+    let router = docent::http::app(state, probe_routes());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let options =
         ServeOptions { header_read_timeout: Duration::from_secs(5), shutdown_timeout: Duration::from_secs(1) };
     tokio::spawn(serve(listener, router, options, std::future::pending::<()>()));
     address
-}
-
-async fn signed_in(mut req: Request, next: Next) -> axum::response::Response {
-    let user = req.headers().get("x-test-user").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    if let Some(id) = user {
-        req.extensions_mut().insert(Principal::User { id, role: Role::Reader });
-    }
-    next.run(req).await
 }
 
 /// The application with `configure`d settings, served with its rate limiter on a clock that
