@@ -1,5 +1,6 @@
 //! Follow-up questions: "and who succeeded him?" means nothing to the index on its own, so
-//! the retrieval query borrows the key terms of the previous user questions.
+//! the retrieval query borrows the key terms of the previous user questions. This heuristic is
+//! the offline way; with a chat model configured, [`super::rewrite`] asks the model first.
 
 use super::text::{is_follow_up, key_terms};
 use crate::llm::{ChatMessage, Role};

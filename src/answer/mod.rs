@@ -10,6 +10,7 @@ pub mod extractive;
 pub mod followup;
 pub mod guard;
 pub mod llm;
+pub mod rewrite;
 pub mod selection;
 pub mod stream;
 pub mod text;

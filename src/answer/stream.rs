@@ -16,11 +16,11 @@ use futures::{StreamExt, stream};
 use super::guard::{Filtered, StopFilter};
 use super::llm::{NOT_IN_BOOK, SYSTEM_PROMPT, cite};
 use super::{
-    Answer, AnswerError, AnswerEvent, AnswerRequest, AnswerService, AnswerStatus, citations, events, extractive,
-    followup, level, selection, shape, timings,
+    Answer, AnswerError, AnswerEvent, AnswerRequest, AnswerService, AnswerStatus, citations, events, extractive, level,
+    selection, shape, timings,
 };
 use crate::index::IndexFilter;
-use crate::llm::{ChatStream, LlmError, StreamEvent, Usage};
+use crate::llm::{ChatStream, LlmError, StreamEvent, Usage, total_usage};
 use crate::retrieve::SearchHit;
 
 /// Events of one answer: deltas, citations, then `Done` (or an error).
@@ -32,6 +32,8 @@ struct Generation {
     query: String,
     hits: Vec<SearchHit>,
     draft: extractive::Draft,
+    /// Tokens spent before generation (rewriting the follow-up).
+    usage: Option<Usage>,
     started: Instant,
     retrieved: Instant,
 }
@@ -44,7 +46,7 @@ impl AnswerService {
             return Ok(replay(selection::answer(self, &request, started).await?));
         }
         let history = self.recent(&request.history);
-        let query = followup::retrieval_query(&request.message, history);
+        let (query, rewrite_usage) = self.retrieval_query(&request.message, history).await;
         let filter = IndexFilter { chapter: request.chapter.clone(), document_id: None };
         let hits = self.retrieve(&query, filter).await?;
         let retrieved = Instant::now();
@@ -52,13 +54,15 @@ impl AnswerService {
         let extractive = |draft: extractive::Draft, query: &str| {
             let mut answer = shape(draft, &hits, query.to_owned());
             answer.timings_ms = timings(started, retrieved);
+            answer.usage = rewrite_usage;
             replay(answer)
         };
         let Some(llm) = self.llm.as_ref().filter(|_| draft.supported) else { return Ok(extractive(draft, &query)) };
         let context = llm.context(&hits).to_vec();
         match llm.stream(&request.message, history, &context).await {
             Ok((provider, upstream)) => {
-                let generation = Generation { provider, query, hits: context, draft, started, retrieved };
+                let generation =
+                    Generation { provider, query, hits: context, draft, usage: rewrite_usage, started, retrieved };
                 Ok(generate(upstream, generation))
             }
             Err(err) if self.extractive_fallback => {
@@ -90,11 +94,12 @@ struct Generating {
 }
 
 fn generate(upstream: ChatStream, generation: Generation) -> AnswerStream {
+    let usage = generation.usage;
     let state = Generating {
         upstream,
         filter: StopFilter::new(SYSTEM_PROMPT, &[NOT_IN_BOOK]),
         generation,
-        usage: None,
+        usage,
         queue: VecDeque::new(),
         over: false,
     };
@@ -121,7 +126,7 @@ impl Generating {
                 Filtered::Text(_) => {}
                 Filtered::Tripped => self.complete(),
             },
-            Some(Ok(StreamEvent::Usage(usage))) => self.usage = Some(usage),
+            Some(Ok(StreamEvent::Usage(usage))) => self.usage = total_usage(self.usage, Some(usage)),
             Some(Ok(StreamEvent::Citation(_))) => {}
             Some(Ok(StreamEvent::Done { .. })) | None => self.complete(),
             Some(Err(err)) => {

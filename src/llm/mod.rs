@@ -108,6 +108,24 @@ pub struct Usage {
     pub completion_tokens: u64,
 }
 
+impl std::ops::Add for Usage {
+    type Output = Usage;
+    fn add(self, other: Usage) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt_tokens + other.prompt_tokens,
+            completion_tokens: self.completion_tokens + other.completion_tokens,
+        }
+    }
+}
+
+/// Adds two optional usages (`None` only when both are).
+pub fn total_usage(a: Option<Usage>, b: Option<Usage>) -> Option<Usage> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    }
+}
+
 /// A complete (non-streamed) answer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatResponse {

@@ -94,6 +94,11 @@ pub const CATALOG: &[MetricDef] = &[
     def("docent_rate_limited_total", Counter, "Requests refused with 429, by reason (rate_limit, quota)."),
     def("docent_quota_tokens_total", Counter, "LLM tokens charged to the daily quotas, by caller kind."),
     def("docent_answers_withheld_total", Counter, "Model answers withheld because they repeated the system prompt."),
+    def(
+        "docent_followup_rewrites_total",
+        Counter,
+        "Follow-up questions given to the chat model to rewrite, by outcome (rewritten, unchanged, failed, timeout, rejected).",
+    ),
     def("docent_rerank_failures_total", Counter, "Reranker calls that failed; the fused order was kept."),
     def("docent_api_key_requests_total", Counter, "Requests authenticated by an API key, by the key's public id."),
     def("docent_api_key_tokens_total", Counter, "LLM tokens spent on behalf of an API key, by the key's public id."),

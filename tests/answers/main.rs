@@ -12,6 +12,7 @@ mod injection;
 mod llm;
 mod prompts;
 mod providers;
+mod rewrite;
 mod selection;
 mod streaming;
 #[allow(dead_code)]
