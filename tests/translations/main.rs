@@ -15,6 +15,7 @@ mod cache;
 mod chapters;
 mod failures;
 mod markdown;
+mod observability;
 mod postgres;
 mod prompts;
 mod stub;
