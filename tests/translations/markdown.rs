@@ -89,3 +89,23 @@ async fn a_long_chapter_is_translated_section_by_section_each_call_within_the_bu
         .fold(expected, |text, i| text.replace(&format!("## STEP {i}\n"), &format!("## STEP {i} {{#step-{i}}}\n")));
     assert_eq!(body["content"].as_str().unwrap(), expected);
 }
+
+#[tokio::test]
+async fn translated_headings_carry_the_same_anchors_as_the_ingested_chunks_deep_links() {
+    let (app, _stub, _book) = translating_app().await;
+    let reader = signup(&app, "ada@example.com").await;
+    let id = chapter_id(&app, "01-robots/01-nodes.md").await;
+
+    let body = translate(&app, &reader, &id, "ur").await;
+
+    let mut linked: Vec<String> =
+        app.state.db.chunks_of(&id).await.unwrap().into_iter().filter_map(|c| c.anchor).collect();
+    linked.dedup();
+    let content = body["content"].as_str().unwrap();
+    let anchors: Vec<&str> =
+        content.lines().filter_map(|l| l.rsplit_once(" {#")).map(|(_, a)| a.trim_end_matches('}')).collect();
+    assert!(!linked.is_empty());
+    for anchor in &linked {
+        assert!(anchors.contains(&anchor.as_str()), "citation anchor {anchor} missing from {anchors:?}");
+    }
+}
