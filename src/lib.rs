@@ -21,6 +21,7 @@ pub mod ops;
 pub mod retrieve;
 pub mod startup;
 pub mod telemetry;
+pub mod translate;
 
 pub use startup::Application;
 

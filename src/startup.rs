@@ -22,6 +22,7 @@ use crate::http::{AppState, Lifecycle, admin_app, app};
 use crate::index::IndexError;
 use crate::ingest::jobs::JobRunner;
 use crate::ingest::sync::SyncOptions;
+use crate::translate::TranslationService;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -90,6 +91,8 @@ impl Application {
         let rate_limits = Arc::new(RateLimitPolicy::from_settings(&settings.rate_limit)?);
         let trusted_proxies = Arc::new(TrustedProxies::from_settings(&settings)?);
         let quotas = QuotaService::new(components.db.clone(), settings.quota.clone());
+        let translations =
+            TranslationService::new(components.db.clone(), components.llm.clone(), quotas.clone(), &settings.translate);
         let admin = match settings.metrics.addr.clone().filter(|_| settings.metrics.enabled) {
             Some(addr) => Some(TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })?),
             None => None,
@@ -114,6 +117,7 @@ impl Application {
             rate_limits,
             trusted_proxies,
             quotas,
+            translations,
         };
         let router = app(state.clone(), extra);
         crate::memory::release_free();

@@ -18,6 +18,7 @@ pub const KEY_REVOKE: &str = "key.revoke";
 pub const DOCUMENT_INGEST: &str = "document.ingest";
 pub const DOCUMENT_DELETE: &str = "document.delete";
 pub const ROLE_CHANGE: &str = "user.role_change";
+pub const TRANSLATION_REQUEST: &str = "translation.request";
 
 /// Every action name, for validating the `action` filter.
 pub const ACTIONS: &[&str] = &[
@@ -31,6 +32,7 @@ pub const ACTIONS: &[&str] = &[
     DOCUMENT_INGEST,
     DOCUMENT_DELETE,
     ROLE_CHANGE,
+    TRANSLATION_REQUEST,
 ];
 
 /// Who performed an action: `user`, `key`, `anonymous` or `cli` (an operator at the terminal).

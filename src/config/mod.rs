@@ -9,6 +9,7 @@ mod limits;
 mod llm;
 mod load;
 mod secret;
+mod translate;
 mod validate;
 pub mod vars;
 
@@ -21,6 +22,7 @@ pub use limits::{QuotaSettings, RateLimitSettings, parse_trusted_proxies};
 pub use llm::{ChatProvider, LlmConfig, ProviderConfig};
 pub use load::{ConfigError, LoadOptions, load};
 pub use secret::{redact_url, redacted};
+pub use translate::TranslateSettings;
 pub use validate::production_problems;
 
 /// Deployment profile: changes defaults (log format, cookies, auto-migrate) and turns on the
@@ -65,6 +67,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub quota: QuotaSettings,
     pub backup: BackupSettings,
+    pub translate: TranslateSettings,
 }
 
 /// Accounts, sessions and API keys.
@@ -326,6 +329,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             check: CheckSettings::default(),
             backup: BackupSettings::default(),
+            translate: TranslateSettings::default(),
         }
     }
 }

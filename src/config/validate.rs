@@ -15,6 +15,7 @@ pub(super) fn validate(s: &Settings) -> Result<(), ConfigError> {
     s.rate_limit.route_overrides()?;
     s.rate_limit.exempt_patterns()?;
     check_metrics_addr(s.metrics.addr.as_deref())?;
+    super::translate::validate(&s.translate)?;
     if s.database.min_connections > s.database.max_connections {
         return Err(ConfigError::Invalid {
             name: "DOCENT_DATABASE__MIN_CONNECTIONS".into(),

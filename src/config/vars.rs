@@ -548,6 +548,35 @@ pub const VARS: &[Var] = &[
         "50000",
         "LLM tokens one anonymous client (by IP) may spend per UTC day; 0 = unlimited.",
     ),
+    // Chapter translations: the shared cache, each reader's access and the translator's budget.
+    var(
+        "translate.glossary",
+        "DOCENT_TRANSLATE__GLOSSARY",
+        Kind::List,
+        "(none)",
+        "Comma-separated terms kept as-is in translations (matched case-insensitively as whole words), e.g. ROS 2 node,Gazebo.",
+    ),
+    var(
+        "translate.expiry_days",
+        "DOCENT_TRANSLATE__EXPIRY_DAYS",
+        Kind::Int { min: 1, max: 3650 },
+        "30",
+        "Days a reader's translation request grants access to it; a new request renews it.",
+    ),
+    var(
+        "translate.section_chars",
+        "DOCENT_TRANSLATE__SECTION_CHARS",
+        Kind::Int { min: 500, max: 200_000 },
+        "6000",
+        "Budget of one translation call, in characters of Markdown (code and URLs count as a few characters each).",
+    ),
+    var(
+        "translate.parallel_sections",
+        "DOCENT_TRANSLATE__PARALLEL_SECTIONS",
+        Kind::Int { min: 1, max: 16 },
+        "2",
+        "Sections of one chapter translated at the same time.",
+    ),
     var(
         "security.trusted_proxies",
         "DOCENT_TRUSTED_PROXIES",

@@ -5,12 +5,14 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod chapters;
 pub mod conversations;
 pub mod documents;
 pub mod jobs;
 pub mod migrate;
 pub mod quotas;
 pub mod sessions;
+pub mod translations;
 pub mod users;
 
 use std::str::FromStr;

@@ -50,6 +50,9 @@ pub enum ApiError {
     Unavailable { code: &'static str, detail: String },
     #[error("{0}")]
     GatewayTimeout(String),
+    /// A failure with a feature's own stable code (e.g. `translation_failed`, 502).
+    #[error("{detail}")]
+    Coded { status: StatusCode, code: &'static str, detail: String },
 }
 
 impl ApiError {
@@ -78,6 +81,7 @@ impl ApiError {
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Coded { status, .. } => *status,
         }
     }
 
@@ -95,7 +99,9 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Validation { .. } => "validation_failed",
-            ApiError::TooManyRequests { code, .. } | ApiError::Unavailable { code, .. } => code,
+            ApiError::TooManyRequests { code, .. }
+            | ApiError::Unavailable { code, .. }
+            | ApiError::Coded { code, .. } => code,
             ApiError::Internal(_) => "internal_error",
             ApiError::BadGateway(_) => "upstream_error",
             ApiError::GatewayTimeout(_) => "upstream_timeout",

@@ -60,6 +60,8 @@ pub struct AppState {
     pub rate_limits: Arc<limits::RateLimitPolicy>,
     pub trusted_proxies: Arc<client_ip::TrustedProxies>,
     pub quotas: QuotaService,
+    /// Chapter translations and their shared cache.
+    pub translations: crate::translate::TranslationService,
 }
 
 /// Whether the server is draining (shutting down): readiness answers 503 from then on.
@@ -91,6 +93,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .merge(routes::auth::router())
         .merge(routes::keys::router())
         .merge(routes::admin::router())
+        .merge(routes::chapters::router())
         .merge(public_metrics(&settings))
         .merge(extra)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::enforce))

@@ -111,6 +111,17 @@ pub const CATALOG: &[MetricDef] = &[
     def("docent_ingest_failures_total", Counter, "Ingestion runs or upload jobs that failed."),
     def("docent_cache_hits_total", Counter, "Cache lookups that found the entry, by cache."),
     def("docent_cache_misses_total", Counter, "Cache lookups that missed, by cache."),
+    def(
+        "docent_translation_requests_total",
+        Counter,
+        "Chapter translation requests by outcome (cache_hit, translated, not_found, unavailable, unfaithful, llm_error, quota_exceeded, error).",
+    ),
+    def(
+        "docent_translation_sections_total",
+        Counter,
+        "Chapter sections handled by the translator, by outcome (translated, skipped, rejected).",
+    ),
+    def("docent_translation_duration_seconds", Histogram, "Time to translate one whole chapter (cache misses only)."),
     def("docent_data_dir_free_bytes", Gauge, "Bytes available to Docent on the file system of DOCENT_DATA_DIR."),
     def("docent_data_dir_total_bytes", Gauge, "Size in bytes of the file system of DOCENT_DATA_DIR."),
     def(

@@ -161,8 +161,8 @@ async fn a_user_has_one_translation_record_per_chapter_and_language_on_postgres(
         let db = db.clone();
         async move {
             on_pool!(&db, pool => sqlx::query(
-                "INSERT INTO user_chapter_translations (id, user_id, chapter_id, language, content_hash, translated_content, created_at, expires_at) \
-                 VALUES ($1, 'u', 'ch1', 'ur', 'h', 't', $2, $2)"
+                "INSERT INTO user_chapter_translations (id, user_id, chapter_id, language, content_hash, created_at, expires_at) \
+                 VALUES ($1, 'u', 'ch1', 'ur', 'h', $2, $2)"
             ).bind(id).bind(now).execute(pool).await.map(|_| ()))
         }
     };

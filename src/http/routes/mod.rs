@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod chapters;
 pub mod chat;
 pub mod conversations;
 pub mod documents;
