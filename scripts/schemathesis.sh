@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Property-based API tests (part of `make test`): builds docent, starts the real `docent serve`
+# on a free loopback port with a temporary data directory (rate limits off, the sample book in
+# docs/ ingested, an API key with every scope sent on each request), and runs schemathesis
+# against its /openapi.json with a bounded number of examples per operation. Checks: no 5xx,
+# every status, content type, header and body as documented, and every error problem+json
+# (scripts/schemathesis_hooks.py). Exits non-zero on any failure, including when schemathesis
+# cannot be installed.
+#
+# Knobs: SCHEMATHESIS_MAX_EXAMPLES (default 25 per operation), SCHEMATHESIS_SEED,
+# SCHEMATHESIS_VENV (default ${XDG_CACHE_HOME:-$HOME/.cache}/docent-schemathesis).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCHEMATHESIS_VERSION=4.32.5
+venv=${SCHEMATHESIS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/docent-schemathesis}
+max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-25}
+seed=${SCHEMATHESIS_SEED:-$RANDOM}
+
+if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  echo "==> installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  "$venv/bin/st" --version | grep -q "$SCHEMATHESIS_VERSION"
+fi
+
+echo "==> building docent"
+cargo build --locked --quiet --bin docent
+docent="${CARGO_TARGET_DIR:-target}/debug/docent"
+
+data=$(mktemp -d /tmp/docent-schemathesis.XXXXXX)
+server_pid=
+cleanup() {
+  if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$data"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export DOCENT_DATA_DIR="$data" HOST=127.0.0.1 PORT="$port" DOCENT_RATE_LIMIT__ENABLED=false \
+  LOG_LEVEL=warn DOCENT_CONFIG="$data/none.toml"
+touch "$data/none.toml"
+
+echo "==> ingesting the sample book"
+"$docent" ingest docs >/dev/null
+key=$("$docent" keys create --name schemathesis --scopes chat,ingest,admin --json |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+
+echo "==> starting docent serve on 127.0.0.1:$port"
+"$docent" serve >"$data/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$data/server.log"; echo "docent serve exited" >&2; exit 1; }
+  sleep 0.2
+done
+
+echo "==> schemathesis: $max_examples examples per operation, seed $seed"
+started=$SECONDS
+status=0
+SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts "$venv/bin/st" run "http://127.0.0.1:$port/openapi.json" \
+  --header "Authorization: Bearer $key" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,problem_json_errors \
+  --phases examples,coverage,fuzzing \
+  --max-examples "$max_examples" --seed "$seed" --workers 2 --request-timeout 30 \
+  --suppress-health-check too_slow,filter_too_much \
+  --report junit --report-dir "$data/report" || status=$?
+echo "==> schemathesis finished in $((SECONDS - started)) s with status $status"
+if grep -q "panicked" "$data/server.log"; then
+  echo "the server logged a panic:" >&2; grep -B2 -A8 "panicked" "$data/server.log" >&2; status=1
+fi
+exit "$status"
