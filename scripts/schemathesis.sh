@@ -7,14 +7,14 @@
 # (scripts/schemathesis_hooks.py). Exits non-zero on any failure, including when schemathesis
 # cannot be installed.
 #
-# Knobs: SCHEMATHESIS_MAX_EXAMPLES (default 25 per operation), SCHEMATHESIS_SEED,
+# Knobs: SCHEMATHESIS_MAX_EXAMPLES (default 100 per operation), SCHEMATHESIS_SEED,
 # SCHEMATHESIS_VENV (default ${XDG_CACHE_HOME:-$HOME/.cache}/docent-schemathesis).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
 venv=${SCHEMATHESIS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/docent-schemathesis}
-max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-25}
+max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-100}
 seed=${SCHEMATHESIS_SEED:-$RANDOM}
 
 if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
@@ -49,11 +49,15 @@ key=$("$docent" keys create --name schemathesis --scopes chat,ingest,admin --jso
 echo "==> starting docent serve on 127.0.0.1:$port"
 "$docent" serve >"$data/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
+for _ in $(seq 1 150); do
   kill -0 "$server_pid" 2>/dev/null || { cat "$data/server.log"; echo "docent serve exited" >&2; exit 1; }
+  curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
   sleep 0.2
 done
+sleep 0.5
+# The port was free when chosen; make sure the server answering is the one started here.
+kill -0 "$server_pid" 2>/dev/null || { cat "$data/server.log"; echo "docent serve exited" >&2; exit 1; }
+curl -fsS "http://127.0.0.1:$port/openapi.json" >/dev/null
 
 echo "==> schemathesis: $max_examples examples per operation, seed $seed"
 started=$SECONDS

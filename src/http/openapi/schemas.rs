@@ -202,3 +202,25 @@ pub struct CreatedKey {
     /// `dk_<id>_<secret>`: send as `Authorization: Bearer <key>`.
     pub key: String,
 }
+
+/// One server-sent event of a streamed answer (`text/event-stream`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatEvent {
+    #[schema(inline)]
+    pub event: ChatEventName,
+    /// JSON text: `meta` `{conversation_id, message_id}`; `delta` `{text}`; `citation` a
+    /// `Citation`; `done` a `ChatResponse`; `error` a `Problem`.
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
+}
+
+/// The events in order: `meta`, `delta`…, `citation`…, then `done` or `error`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatEventName {
+    Meta,
+    Delta,
+    Citation,
+    Done,
+    Error,
+}

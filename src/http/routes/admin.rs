@@ -66,8 +66,7 @@ impl Paging {
 struct RoleBody {
     #[schema(example = "reader@example.com")]
     email: String,
-    /// `reader` or `admin`.
-    #[schema(example = "admin")]
+    #[schema(value_type = Role)]
     role: String,
 }
 

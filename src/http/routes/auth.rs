@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignupBody {
-    #[schema(example = "reader@example.com")]
+    #[schema(format = Email, example = "reader@example.com")]
     email: String,
     /// 10-128 characters, not the e-mail address, not a commonly used password.
     #[schema(min_length = 10, max_length = 128)]

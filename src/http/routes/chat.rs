@@ -24,6 +24,7 @@ use crate::answer::{Answer, AnswerError, AnswerEvent, AnswerMode, AnswerRequest,
 use crate::http::guard::ChatCaller;
 use crate::http::middleware::RequestId;
 use crate::http::openapi::Problem;
+use crate::http::openapi::schemas::ChatEvent;
 use crate::http::{ApiError, AppJson, AppState};
 use crate::llm::LlmError;
 
@@ -101,7 +102,7 @@ impl ChatBody {
     responses(
         (status = 200, description = SSE_DESCRIPTION, content(
             (ChatResponse = "application/json"),
-            (String = "text/event-stream", example = json!("event: meta\ndata: {\"conversation_id\":\"…\",\"message_id\":\"…\"}\n\nevent: delta\ndata: {\"text\":\"Docent answers…\"}\n\n")),
+            (ChatEvent = "text/event-stream"),
         )),
         (status = 404, description = "No conversation `conversation_id` of this caller.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "The rate limit (`rate_limited`) or the token quota (`quota_exceeded`) is spent; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json",

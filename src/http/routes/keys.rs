@@ -24,10 +24,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     name: String,
-    /// At least one of `chat`, `ingest`, `admin` (comma-separated entries are split).
-    #[schema(example = json!(["chat"]))]
+    /// At least one of `chat`, `ingest`, `admin`.
+    #[schema(value_type = Vec<crate::access::Scope>, min_items = 1, example = json!(["chat"]))]
     scopes: Vec<String>,
-    /// A lifetime like `90d`; absent for a key that does not expire.
+    /// A lifetime like `90d`: a number and `m`, `h`, `d` or `w` (1 minute to 10 years); absent
+    /// for a key that does not expire.
+    #[schema(pattern = "^[0-9]{1,6}[mhdw]$", example = "90d")]
     expires_in: Option<String>,
 }
 
