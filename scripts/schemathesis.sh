@@ -24,10 +24,6 @@ if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; the
   "$venv/bin/st" --version | grep -q "$SCHEMATHESIS_VERSION"
 fi
 
-echo "==> building docent"
-cargo build --locked --quiet --bin docent
-docent="${CARGO_TARGET_DIR:-target}/debug/docent"
-
 data=$(mktemp -d /tmp/docent-schemathesis.XXXXXX)
 server_pid=
 cleanup() {
@@ -35,6 +31,19 @@ cleanup() {
   rm -rf "$data"
 }
 trap cleanup EXIT
+
+echo "==> building docent"
+# Run a copy, so a build from another checkout sharing CARGO_TARGET_DIR cannot swap it mid-run;
+# the commit it reports tells whether the copy is this checkout's build.
+docent="$data/docent"
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+for attempt in 1 2 3; do
+  cargo build --locked --quiet --bin docent
+  cp "${CARGO_TARGET_DIR:-target}/debug/docent" "$docent"
+  "$docent" version | grep -q "commit $commit" && break
+  echo "the built docent is another checkout's (attempt $attempt); building again" >&2
+  [[ $attempt == 3 ]] && { echo "could not get this checkout's docent binary" >&2; exit 1; }
+done
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export DOCENT_DATA_DIR="$data" HOST=127.0.0.1 PORT="$port" DOCENT_RATE_LIMIT__ENABLED=false \
@@ -59,16 +68,30 @@ sleep 0.5
 kill -0 "$server_pid" 2>/dev/null || { cat "$data/server.log"; echo "docent serve exited" >&2; exit 1; }
 curl -fsS "http://127.0.0.1:$port/openapi.json" >/dev/null
 
-echo "==> schemathesis: $max_examples examples per operation, seed $seed"
-started=$SECONDS
+# Runs schemathesis with the given extra arguments; records a failure in $status.
 status=0
-SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts "$venv/bin/st" run "http://127.0.0.1:$port/openapi.json" \
-  --header "Authorization: Bearer $key" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,problem_json_errors \
-  --phases examples,coverage,fuzzing \
-  --max-examples "$max_examples" --seed "$seed" --workers 2 --request-timeout 30 \
-  --suppress-health-check too_slow,filter_too_much \
-  --report junit --report-dir "$data/report" || status=$?
+schemathesis() {
+  SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=scripts "$venv/bin/st" run "http://127.0.0.1:$port/openapi.json" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,problem_json_errors \
+    --phases examples,coverage,fuzzing \
+    --seed "$seed" --workers 2 --request-timeout 30 \
+    --suppress-health-check too_slow,filter_too_much "$@" || status=1
+}
+
+started=$SECONDS
+echo "==> schemathesis, every operation with an all-scope API key: $max_examples examples each, seed $seed"
+schemathesis --header "Authorization: Bearer $key" --max-examples "$max_examples"
+
+# The session-only routes (/api/v1/auth/me, signout) with the cookie of a signed-up admin.
+email="schemathesis-$RANDOM@example.com"
+curl -fsS -c "$data/cookies" -H 'Content-Type: application/json' -o "$data/signup.json" \
+  -d "{\"email\":\"$email\",\"password\":\"correct horse battery staple\"}" "http://127.0.0.1:$port/api/v1/auth/signup"
+"$docent" users set-role "$email" admin >/dev/null
+session=$(awk '$6 == "docent_session" { print $7 }' "$data/cookies")
+csrf=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["csrf_token"])' "$data/signup.json")
+echo "==> schemathesis, the auth routes with a session cookie: $max_examples examples each"
+schemathesis --include-tag auth --header "Cookie: docent_session=$session" --header "X-CSRF-Token: $csrf" \
+  --max-examples "$max_examples"
 echo "==> schemathesis finished in $((SECONDS - started)) s with status $status"
 if grep -q "panicked" "$data/server.log"; then
   echo "the server logged a panic:" >&2; grep -B2 -A8 "panicked" "$data/server.log" >&2; status=1
