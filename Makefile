@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PORT ?= 8000
 DOCENT := cargo run --release --locked --quiet --bin docent --
 
-.PHONY: run test model build bench fmt lint lint-deploy
+.PHONY: run test model build bench fmt lint lint-deploy schemathesis
 
 ## Fetch the model, build, ingest the user guide in docs/, serve on :$(PORT).
 run: model build
@@ -17,10 +17,16 @@ build:
 model:
 	bash scripts/fetch-model.sh
 
-## Formatting, clippy, every test (SQLite and a real PostgreSQL on loopback), deploy-file lint.
+## Formatting, clippy, every test (SQLite and a real PostgreSQL on loopback), schemathesis
+## against a live server, deploy-file lint.
 test: model
 	bash scripts/test.sh
+	bash scripts/schemathesis.sh
 	bash scripts/lint-deploy.sh
+
+## Property-based API tests only: schemathesis against /openapi.json of a live server.
+schemathesis: model
+	bash scripts/schemathesis.sh
 
 ## Benchmarks that print numbers (ingest throughput, search latency, RSS, start-up time).
 bench: model

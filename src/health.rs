@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// What `/health` says about one dependency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceState {
     /// Configured and answering.

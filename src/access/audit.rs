@@ -64,7 +64,7 @@ pub struct AuditContext {
 }
 
 /// One page of entries.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     pub entries: Vec<AuditRecord>,
     pub page: i64,

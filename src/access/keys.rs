@@ -29,7 +29,7 @@ pub struct NewKey {
 }
 
 /// A key as listed: everything but the secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KeyInfo {
     pub id: String,
     pub name: String,
@@ -49,7 +49,7 @@ pub struct CreatedKey {
 }
 
 /// A key's usage so far (stored counters plus what is not yet written).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KeyUsage {
     pub key_id: String,
     pub requests: i64,

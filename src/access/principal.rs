@@ -7,7 +7,8 @@ use std::str::FromStr;
 use crate::db::conversations::Owner;
 
 /// A permission an API key (or a user's role) grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Scope {
     /// Ask questions and search the book.
     Chat,
@@ -49,7 +50,8 @@ impl FromStr for Scope {
 }
 
 /// A signed-in user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Role {
     Reader,
     Admin,

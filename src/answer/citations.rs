@@ -11,7 +11,7 @@ use crate::retrieve::SearchHit;
 const FRAGMENT_WORDS: usize = 8;
 
 /// One source behind an answer, referenced in the text as `[n]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Citation {
     pub n: usize,
     pub chunk_id: String,

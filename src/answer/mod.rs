@@ -51,7 +51,7 @@ pub enum AnswerError {
 }
 
 /// Where the answer may come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AnswerMode {
     /// The whole book (the default without a selection).
@@ -62,7 +62,7 @@ pub enum AnswerMode {
     Chapter,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerStatus {
     Answered,
@@ -80,7 +80,7 @@ impl AnswerStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ConfidenceLevel {
     High,
@@ -101,7 +101,7 @@ pub struct AnswerRequest {
     pub chapter: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, utoipa::ToSchema)]
 pub struct AnswerTimings {
     pub retrieve: f64,
     pub generate: f64,
@@ -109,7 +109,7 @@ pub struct AnswerTimings {
 }
 
 /// A grounded answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Answer {
     pub answer: String,
     pub citations: Vec<Citation>,

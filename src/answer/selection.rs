@@ -22,7 +22,7 @@ pub const TOO_LITTLE: &str = "The selected passage doesn't say enough to answer 
      Try selecting more text, or ask with mode \"chapter\" to include the rest of the chapter.";
 
 /// Where the reader says the passage comes from.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SelectionSource {
     pub document_id: Option<String>,

@@ -59,6 +59,7 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub retrieve: RetrieveSettings,
     pub metrics: MetricsSettings,
+    pub api_docs: ApiDocsSettings,
     pub check: CheckSettings,
     pub llm: LlmConfig,
     pub cohere: ProviderConfig,
@@ -127,6 +128,19 @@ pub struct MetricsSettings {
 impl Default for MetricsSettings {
     fn default() -> Self {
         Self { enabled: true, addr: None }
+    }
+}
+
+/// The API description at `/openapi.json` and its browsable rendering at `/docs`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiDocsSettings {
+    pub enabled: bool,
+}
+
+impl Default for ApiDocsSettings {
+    fn default() -> Self {
+        Self { enabled: true }
     }
 }
 
@@ -327,6 +341,7 @@ impl Default for Settings {
             rate_limit: RateLimitSettings::default(),
             quota: QuotaSettings::default(),
             metrics: MetricsSettings::default(),
+            api_docs: ApiDocsSettings::default(),
             check: CheckSettings::default(),
             backup: BackupSettings::default(),
             translate: TranslateSettings::default(),

@@ -593,6 +593,13 @@ pub const VARS: &[Var] = &[
         "Serve /metrics on this separate admin address (e.g. 127.0.0.1:9100) instead of the public port.",
     ),
     var(
+        "api_docs.enabled",
+        "DOCENT_API_DOCS__ENABLED",
+        BOOL,
+        "true",
+        "Serve the OpenAPI 3.1 document at GET /openapi.json and the browsable API docs at GET /docs.",
+    ),
+    var(
         "check.min_free_disk_percent",
         "DOCENT_CHECK__MIN_FREE_DISK_PERCENT",
         Kind::Float { min: 0.0, max: 100.0 },

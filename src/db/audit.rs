@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use super::{Db, DbError};
 use crate::on_pool;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditRecord {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -17,6 +17,7 @@ pub struct AuditRecord {
     pub target: Option<String>,
     pub ip: Option<String>,
     pub request_id: Option<String>,
+    #[schema(value_type = Object)]
     pub details: Json<serde_json::Value>,
 }
 

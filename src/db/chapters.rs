@@ -9,7 +9,7 @@ use super::{Db, DbError};
 use crate::on_pool;
 
 /// One chapter in the listing (no content).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ChapterSummary {
     pub id: String,
     pub title: String,

@@ -21,7 +21,7 @@ impl Owner {
     }
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ConversationRecord {
     pub id: String,
     #[serde(skip)]
@@ -33,13 +33,15 @@ pub struct ConversationRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct MessageRecord {
     pub id: String,
     #[serde(skip)]
     pub conversation_id: String,
     pub role: String,
     pub content: String,
+    /// The citations shown with an assistant message (`[]` for the reader's own).
+    #[schema(value_type = Vec<crate::answer::Citation>)]
     pub citations: Json<serde_json::Value>,
     pub status: Option<String>,
     pub provider: Option<String>,

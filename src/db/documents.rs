@@ -9,7 +9,7 @@ use super::{Db, DbError};
 use crate::on_pool;
 
 /// One ingested source file (or uploaded document).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DocumentRecord {
     pub id: String,
     pub source_path: String,

@@ -8,13 +8,15 @@ use sqlx::types::Json;
 use super::{Db, DbError};
 use crate::on_pool;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct JobRecord {
     pub id: String,
     pub kind: String,
     pub status: String,
     pub requested_by: Option<String>,
+    #[schema(value_type = Object)]
     pub payload: Json<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
     pub result: Option<Json<serde_json::Value>>,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -1,5 +1,6 @@
 //! The HTTP edge: shared state, the router with its middleware stack, the server loop.
-//! Each feature has a `routes/<feature>.rs` with `pub fn router() -> Router<AppState>`.
+//! Each feature has a `routes/<feature>.rs` with `pub fn router() -> OpenApiRouter<AppState>`;
+//! the OpenAPI document is split off the merged routers (see [`openapi`]).
 
 pub mod access;
 pub mod client_ip;
@@ -8,6 +9,7 @@ pub mod extract;
 pub mod guard;
 pub mod limits;
 pub mod middleware;
+pub mod openapi;
 mod problem;
 pub mod routes;
 pub mod server;
@@ -18,10 +20,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -80,22 +82,18 @@ impl Lifecycle {
     }
 }
 
-/// The complete application: feature routers plus `extra` (tests mount probes there), wrapped
-/// in the middleware stack every request goes through.
+/// The complete application: feature routers plus `extra` (tests mount probes there; they are
+/// not in the OpenAPI document), wrapped in the middleware stack every request goes through.
 pub fn app(state: AppState, extra: Router<AppState>) -> Router {
     let settings = state.settings.clone();
-    let mut router = Router::new()
-        .merge(routes::health::router())
-        .merge(routes::search::router())
-        .merge(routes::documents::router())
-        .merge(routes::chat::router())
-        .merge(routes::conversations::router())
-        .merge(routes::auth::router())
-        .merge(routes::keys::router())
-        .merge(routes::admin::router())
-        .merge(routes::chapters::router())
-        .merge(public_metrics(&settings))
+    let (api, document) = routes::api(&settings).split_for_parts();
+    let document = openapi::finish(document, &state.rate_limits);
+    let document = routes::api_docs::ApiDocument(Arc::new(
+        serde_json::to_vec(&document).expect("the OpenAPI document serialises").into(),
+    ));
+    let mut router = api
         .merge(extra)
+        .layer(Extension(document))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), limits::enforce))
         .route_layer(axum::middleware::from_fn(middleware::record_route))
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::resolve))
@@ -122,16 +120,11 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .with_state(state)
 }
 
-/// `/metrics` on the public port, unless metrics are off or served on the admin listener.
-fn public_metrics(settings: &Settings) -> Router<AppState> {
-    if settings.metrics.enabled && settings.metrics.addr.is_none() { routes::metrics::router() } else { Router::new() }
-}
-
 /// The admin listener's application (`DOCENT_METRICS__ADDR`): `/metrics` only, with the same
 /// request context, timeout and panic handling as the public stack.
 pub fn admin_app(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
-    routes::metrics::router()
+    Router::from(routes::metrics::router())
         .route_layer(axum::middleware::from_fn(middleware::record_route))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(CatchPanicLayer::custom(panic_response))

@@ -89,7 +89,7 @@ pub struct IndexChunk {
 }
 
 /// Which rankings a query uses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
     /// BM25 and dense fused with RRF. Without a query vector it degrades to BM25.

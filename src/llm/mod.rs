@@ -100,7 +100,7 @@ pub struct Citation {
 }
 
 /// Token accounting reported by the provider.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Usage {
     /// Input tokens.
     pub prompt_tokens: u64,

@@ -37,7 +37,7 @@ pub struct SearchRequest {
 }
 
 /// One retrieved chunk with what a citation needs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SearchHit {
     pub chunk_id: String,
     pub document_id: String,
@@ -55,14 +55,14 @@ pub struct SearchHit {
     pub chapter: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, utoipa::ToSchema)]
 pub struct Timings {
     pub embed: f64,
     pub retrieve: f64,
     pub total: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchResults {
     pub results: Vec<SearchHit>,
     pub timings_ms: Timings,

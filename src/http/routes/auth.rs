@@ -2,46 +2,55 @@
 //! Sign-up and sign-in set the `docent_session` cookie and return the account with its
 //! `csrf_token`; they also move the anonymous reader's conversations to the account.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::accounts::{AccountUpdate, Profile, SignedIn as Session, SigninContext, Signup};
 use crate::access::sessions::{ClientInfo, NewSession};
 use crate::access::{Actor, AuditContext, Principal, audit};
 use crate::http::access::{clear_session_cookie, session_cookie};
 use crate::http::guard::SignedIn;
+use crate::http::openapi::Problem;
+use crate::http::openapi::schemas::{Me, SessionStarted};
 use crate::http::{ApiError, AppJson, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/signup", post(signup))
-        .route("/api/v1/auth/signin", post(signin))
-        .route("/api/v1/auth/signout", post(signout))
-        .route("/api/v1/auth/me", get(me).patch(update_me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(signin))
+        .routes(routes!(signout))
+        .routes(routes!(me, update_me))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignupBody {
+    #[schema(format = Email, example = "reader@example.com")]
     email: String,
+    /// 10-128 characters, not the e-mail address, not a commonly used password.
+    #[schema(min_length = 10, max_length = 128)]
     password: String,
     name: Option<String>,
     profile: Option<Profile>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SigninBody {
+    #[schema(example = "reader@example.com")]
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+/// Changes to the account; a password change needs `current_password` and ends every other
+/// session.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MeBody {
     name: Option<String>,
@@ -77,6 +86,17 @@ fn with_cookie(app: &AppState, session: &NewSession, mut response: Response) -> 
     response
 }
 
+/// Creates a reader account and signs it in (sets the `docent_session` cookie).
+#[utoipa::path(
+    post, path = "/api/v1/auth/signup", tag = "auth",
+    request_body = SignupBody,
+    responses(
+        (status = 201, description = "Signed up and in.", body = SessionStarted,
+            headers(("Set-Cookie" = String, description = "The `docent_session` cookie."))),
+        (status = 409, description = "The e-mail address is taken (`conflict`).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(()),
+)]
 async fn signup(
     State(app): State<AppState>,
     (principal, audit): (Principal, AuditContext),
@@ -89,6 +109,19 @@ async fn signup(
     Ok(signed_in(&app, StatusCode::CREATED, session))
 }
 
+/// Signs in with e-mail and password (sets the `docent_session` cookie).
+#[utoipa::path(
+    post, path = "/api/v1/auth/signin", tag = "auth",
+    request_body = SigninBody,
+    responses(
+        (status = 200, description = "Signed in.", body = SessionStarted,
+            headers(("Set-Cookie" = String, description = "The `docent_session` cookie."))),
+        (status = 401, description = "Wrong e-mail or password (`invalid_credentials`).", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins for this account or address (`signin_throttled`), or the rate limit is spent (`rate_limited`).", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    ),
+    security(()),
+)]
 async fn signin(
     State(app): State<AppState>,
     (principal, audit): (Principal, AuditContext),
@@ -100,6 +133,15 @@ async fn signin(
     Ok(signed_in(&app, StatusCode::OK, session))
 }
 
+/// Ends the session and clears its cookie.
+#[utoipa::path(
+    post, path = "/api/v1/auth/signout", tag = "auth",
+    responses(
+        (status = 204, description = "Signed out.", headers(("Set-Cookie" = String, description = "Clears `docent_session`."))),
+        (status = 401, description = "Not signed in with a session (`unauthenticated`).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = [])),
+)]
 async fn signout(State(app): State<AppState>, user: SignedIn, audit: AuditContext) -> Result<Response, ApiError> {
     app.access.end_session(&user.session.session_id).await?;
     app.access.audit(&audit, Actor::user(&user.user_id), audit::SIGNOUT, Some(&user.user_id), json!({})).await?;
@@ -110,11 +152,30 @@ async fn signout(State(app): State<AppState>, user: SignedIn, audit: AuditContex
     Ok(response)
 }
 
+/// The signed-in account and the session's CSRF token.
+#[utoipa::path(
+    get, path = "/api/v1/auth/me", tag = "auth",
+    responses(
+        (status = 200, description = "The account.", body = Me),
+        (status = 401, description = "Not signed in with a session (`unauthenticated`).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = [])),
+)]
 async fn me(State(app): State<AppState>, user: SignedIn) -> Result<Json<serde_json::Value>, ApiError> {
     let account = app.access.account(&user.user_id).await?;
     Ok(Json(json!({ "user": account, "csrf_token": user.session.csrf_token })))
 }
 
+/// Updates the name, profile or password of the signed-in account.
+#[utoipa::path(
+    patch, path = "/api/v1/auth/me", tag = "auth",
+    request_body = MeBody,
+    responses(
+        (status = 200, description = "The updated account; after a password change, a new session (cookie set).", body = Me),
+        (status = 401, description = "Not signed in with a session, or a wrong `current_password`.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = [])),
+)]
 async fn update_me(
     State(app): State<AppState>,
     (user, principal, audit): (SignedIn, Principal, AuditContext),

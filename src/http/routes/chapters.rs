@@ -7,23 +7,27 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::{Actor, AuditContext, Principal, QuotaError, Subject, audit};
+use crate::db::chapters::ChapterSummary;
 use crate::http::guard::ChatCaller;
+use crate::http::openapi::Problem;
 use crate::http::{ApiError, AppJson, AppState};
 use crate::llm::LlmError;
 use crate::translate::{Delivered, Language, TranslateError};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/chapters", get(list))
-        .route("/api/v1/chapters/{id}", get(show))
-        .route("/api/v1/chapters/{id}/translations", post(translate))
-        .route("/api/v1/chapters/{id}/translations/{language}", get(translation))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(translate))
+        .routes(routes!(translation))
 }
 
 /// A signed-in reader: translations are recorded per reader account.
@@ -46,22 +50,49 @@ impl FromRequestParts<AppState> for Reader {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/chapters/{id}/translations`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TranslationBody {
+pub struct TranslationBody {
+    /// The target language as a BCP 47 tag, e.g. `ur`, `fr-CA`, `zh-Hans`.
+    #[schema(example = "ur")]
     language: String,
 }
 
 /// A translation as the API returns it.
-#[derive(Debug, Serialize)]
-struct TranslationResponse {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TranslationResponse {
     chapter_id: String,
+    /// The canonical BCP 47 tag.
     language: String,
+    /// The translated Markdown: code, links, markup and glossary terms as in the source.
     content: String,
+    /// Whether it was already translated for this chapter version (no tokens spent).
     from_cache: bool,
+    /// The model that translated it.
     model: String,
     translated_at: DateTime<Utc>,
+    /// Until when this reader may read it again with `GET …/translations/{language}`.
     expires_at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/chapters`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChapterList {
+    chapters: Vec<ChapterSummary>,
+}
+
+/// `GET /api/v1/chapters/{id}` as JSON.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChapterContent {
+    id: String,
+    title: String,
+    /// `markdown`, `mdx` or `text`.
+    format: String,
+    url: Option<String>,
+    /// The chapter's source.
+    content: String,
+    updated_at: DateTime<Utc>,
 }
 
 impl From<Delivered> for TranslationResponse {
@@ -79,12 +110,30 @@ impl From<Delivered> for TranslationResponse {
     }
 }
 
-async fn list(State(app): State<AppState>, _: ChatCaller) -> Result<Json<serde_json::Value>, ApiError> {
+/// The book's chapters (ingested Markdown, MDX and text pages) in book order.
+#[utoipa::path(
+    get, path = "/api/v1/chapters", tag = "chapters",
+    responses((status = 200, description = "The chapters.", body = ChapterList)),
+    security(("api_key" = ["chat"]), ("session" = []), ()),
+)]
+async fn list(State(app): State<AppState>, _: ChatCaller) -> Result<Json<ChapterList>, ApiError> {
     let chapters = app.db.chapters().await.map_err(ApiError::internal)?;
-    Ok(Json(serde_json::json!({ "chapters": chapters })))
+    Ok(Json(ChapterList { chapters }))
 }
 
 /// The chapter's Markdown: JSON by default, the raw source with `Accept: text/markdown`.
+#[utoipa::path(
+    get, path = "/api/v1/chapters/{id}", tag = "chapters",
+    params(("id" = String, Path, description = "The chapter's (document's) id.")),
+    responses(
+        (status = 200, description = "The chapter.", content(
+            (ChapterContent = "application/json"),
+            (String = "text/markdown"),
+        )),
+        (status = 404, description = "No such chapter.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["chat"]), ("session" = []), ()),
+)]
 async fn show(
     State(app): State<AppState>,
     _: ChatCaller,
@@ -97,13 +146,32 @@ async fn show(
     if accept.contains("text/markdown") {
         return Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], chapter.content).into_response());
     }
-    let body = serde_json::json!({
-        "id": chapter.id, "title": chapter.title, "format": chapter.format, "url": chapter.url,
-        "content": chapter.content, "updated_at": chapter.updated_at,
-    });
+    let body = ChapterContent {
+        id: chapter.id,
+        title: chapter.title,
+        format: chapter.format,
+        url: chapter.url,
+        content: chapter.content,
+        updated_at: chapter.updated_at,
+    };
     Ok(Json(body).into_response())
 }
 
+/// Translates a chapter for the signed-in reader, or hands them the translation already paid
+/// for by another reader of the same chapter version.
+#[utoipa::path(
+    post, path = "/api/v1/chapters/{id}/translations", tag = "chapters",
+    params(("id" = String, Path, description = "The chapter's id.")),
+    request_body = TranslationBody,
+    responses(
+        (status = 200, description = "The translation.", body = TranslationResponse),
+        (status = 404, description = "No such chapter.", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "`translation_failed`: the model did not keep code, links or markup intact, or it failed.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`translation_unavailable`: no chat model is configured; or the provider is unavailable.", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "The model did not answer in time.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = [])),
+)]
 async fn translate(
     State(app): State<AppState>,
     reader: Reader,
@@ -119,6 +187,19 @@ async fn translate(
     Ok(Json(delivered.into()))
 }
 
+/// The reader's own translation, while their request has not expired.
+#[utoipa::path(
+    get, path = "/api/v1/chapters/{id}/translations/{language}", tag = "chapters",
+    params(
+        ("id" = String, Path, description = "The chapter's id."),
+        ("language" = String, Path, description = "A BCP 47 tag, e.g. `ur`."),
+    ),
+    responses(
+        (status = 200, description = "The translation.", body = TranslationResponse),
+        (status = 404, description = "Not requested by this reader, expired, or `translation_outdated` (the chapter changed since).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = [])),
+)]
 async fn translation(
     State(app): State<AppState>,
     reader: Reader,

@@ -7,45 +7,64 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Extension;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::Sender;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::{QuotaService, Subject};
 use crate::answer::chat::{ChatError, ChatReply, Turn};
 use crate::answer::{Answer, AnswerError, AnswerEvent, AnswerMode, AnswerRequest, AnswerService, SelectionSource};
 use crate::http::guard::ChatCaller;
 use crate::http::middleware::RequestId;
+use crate::http::openapi::Problem;
+use crate::http::openapi::schemas::ChatEvent;
 use crate::http::{ApiError, AppJson, AppState};
 use crate::llm::LlmError;
 
 const MAX_MESSAGE_CHARS: usize = 4000;
 const MAX_SELECTION_CHARS: usize = 5000;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/chat", post(chat))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(chat))
 }
 
-#[derive(Debug, Deserialize)]
+/// The events of a streamed answer, in order: `meta` (`{conversation_id, message_id}`), `delta`
+/// (`{text}`) as the answer is written, `citation` (a [`crate::answer::Citation`]) for each
+/// source, then `done` (the whole [`ChatResponse`]) or `error` (a problem object as in
+/// `application/problem+json`). Comments (`:`) keep the connection alive every 15 s.
+const SSE_DESCRIPTION: &str = "The answer as server-sent events: `meta` (`{conversation_id, message_id}`), `delta` \
+    (`{text}`) as the answer is written, `citation` (a `Citation`) per source, then `done` (a `ChatResponse`) \
+    or `error` (a `Problem`). Chosen with `\"stream\": true` or `Accept: text/event-stream`.";
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatBody {
+    /// The question (1-4000 characters once trimmed).
+    #[schema(min_length = 1, max_length = 4000)]
     message: String,
+    /// Continue this conversation; a new one is started when absent.
     conversation_id: Option<String>,
+    /// A passage the reader selected, to ask about (at most 5000 characters).
+    #[schema(max_length = 5000)]
     selected_text: Option<String>,
     selection_source: Option<SelectionSource>,
     mode: Option<AnswerMode>,
+    /// Chapter to restrict retrieval to (`mode: chapter`).
     chapter: Option<String>,
+    /// Answer as server-sent events (`text/event-stream`) instead of one JSON body.
     #[serde(default)]
     stream: bool,
 }
 
-#[derive(Debug, Serialize)]
+/// A complete answer in its conversation.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChatResponse {
     conversation_id: String,
     message_id: String,
@@ -76,6 +95,24 @@ impl ChatBody {
     }
 }
 
+/// Asks a question about the book, optionally about a selected passage, inside a conversation.
+#[utoipa::path(
+    post, path = "/api/v1/chat", tag = "chat",
+    request_body = ChatBody,
+    responses(
+        (status = 200, description = SSE_DESCRIPTION, content(
+            (ChatResponse = "application/json"),
+            (ChatEvent = "text/event-stream"),
+        )),
+        (status = 404, description = "No conversation `conversation_id` of this caller.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The rate limit (`rate_limited`) or the token quota (`quota_exceeded`) is spent; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+        (status = 502, description = "The language model failed (`upstream_error`).", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The language model is unavailable (`upstream_unavailable`).", body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "The language model did not answer in time (`upstream_timeout`).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["chat"]), ("session" = []), ()),
+)]
 async fn chat(
     State(app): State<AppState>,
     Extension(request_id): Extension<RequestId>,

@@ -2,27 +2,44 @@
 //! messages, delete. Another caller's conversation answers 404, exactly like a missing one;
 //! admins see every conversation through `/api/v1/admin/conversations` only.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::guard::ChatCaller;
+use crate::http::openapi::Problem;
+use crate::http::openapi::schemas::{ConversationList, ConversationWithMessages};
 use crate::http::{ApiError, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/conversations", get(list))
-        .route("/api/v1/conversations/{id}", get(read).delete(delete))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(read, delete))
 }
 
+/// The caller's conversations, most recently updated first (at most 100).
+#[utoipa::path(
+    get, path = "/api/v1/conversations", tag = "conversations",
+    responses((status = 200, description = "The conversations.", body = ConversationList)),
+    security(("api_key" = ["chat"]), ("session" = []), ()),
+)]
 async fn list(State(app): State<AppState>, ChatCaller(caller): ChatCaller) -> Result<Response, ApiError> {
     let conversations = app.db.conversations_of(&caller.owner(), 100).await.map_err(ApiError::internal)?;
     Ok(Json(json!({ "conversations": conversations })).into_response())
 }
 
+/// One of the caller's conversations with its messages, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses(
+        (status = 200, description = "The conversation.", body = ConversationWithMessages),
+        (status = 404, description = "No such conversation of this caller.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["chat"]), ("session" = []), ()),
+)]
 async fn read(
     State(app): State<AppState>,
     ChatCaller(caller): ChatCaller,
@@ -36,6 +53,16 @@ async fn read(
     Ok(Json(body).into_response())
 }
 
+/// Deletes one of the caller's conversations and its messages.
+#[utoipa::path(
+    delete, path = "/api/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such conversation of this caller.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["chat"]), ("session" = []), ()),
+)]
 async fn delete(
     State(app): State<AppState>,
     ChatCaller(caller): ChatCaller,

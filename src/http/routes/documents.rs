@@ -2,34 +2,45 @@
 //! job, list, read and delete documents. Every route needs the `ingest` (or `admin`) scope;
 //! uploads and deletions are written to the audit log.
 
+use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::{Actor, AuditContext, audit};
-use crate::db::documents::Page;
+use crate::db::documents::{DocumentRecord, Page};
+use crate::db::jobs::JobRecord;
 use crate::http::guard::IngestCaller;
+use crate::http::openapi::Problem;
+use crate::http::openapi::schemas::{DocumentList, MultipartUpload, UploadAccepted};
 use crate::http::{ApiError, AppJson, AppState};
 use crate::ingest::Format;
 use crate::ingest::jobs::Upload;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/documents", get(list).post(upload))
-        .route("/api/v1/documents/{id}", get(show).delete(remove))
-        .route("/api/v1/jobs/{id}", get(job))
+/// Highest page number accepted: keeps `(page - 1) * per_page` far from overflowing.
+pub const MAX_PAGE: i64 = 1_000_000;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, upload)).routes(routes!(show, remove)).routes(routes!(job))
 }
 
-#[derive(Debug, Deserialize)]
+/// A text document sent as JSON (PDFs go as multipart).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct JsonUpload {
+    /// The document's text; must not be blank.
+    #[schema(min_length = 1)]
     content: String,
+    /// `markdown` (`md`), `mdx`, `html` or `text` (`txt`).
+    #[schema(example = "markdown")]
     format: String,
     title: Option<String>,
+    /// Where readers find the original (used in citation links).
     url: Option<String>,
+    /// The document's path in the book, e.g. `guide/intro.md` (no `..`, at most 512 bytes).
     path: Option<String>,
 }
 
@@ -55,6 +66,18 @@ fn check_path(path: &Option<String>) -> Result<(), ApiError> {
     }
 }
 
+/// Adds or replaces a document: ingested in the background; poll the job at `Location`.
+#[utoipa::path(
+    post, path = "/api/v1/documents", tag = "documents",
+    request_body(content((JsonUpload = "application/json"), (MultipartUpload = "multipart/form-data"))),
+    responses(
+        (status = 202, description = "Queued for ingestion.", body = UploadAccepted,
+            headers(("Location" = String, description = "The job to poll."))),
+        (status = 400, description = "The body is not valid JSON or not a valid multipart form.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown format, a blank content, a bad path or an unknown form field (`validation_failed`).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["ingest"]), ("session" = [])),
+)]
 async fn upload(
     State(app): State<AppState>,
     IngestCaller(caller): IngestCaller,
@@ -116,13 +139,28 @@ async fn multipart_upload(mut form: Multipart) -> Result<Upload, ApiError> {
     Ok(Upload { content, format, title, url, path: path.or(file_name) })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct Paging {
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Documents per page, 1-200 (50 when absent).
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }
 
+/// The book's documents, in reading order.
+#[utoipa::path(
+    get, path = "/api/v1/documents", tag = "documents",
+    params(Paging),
+    responses(
+        (status = 200, description = "A page of documents.", body = DocumentList),
+        (status = 422, description = "`page` or `per_page` out of range (`validation_failed`).", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["ingest"]), ("session" = [])),
+)]
 async fn list(
     State(app): State<AppState>,
     _: IngestCaller,
@@ -130,8 +168,8 @@ async fn list(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let page = paging.page.unwrap_or(1);
     let per_page = paging.per_page.unwrap_or(50);
-    if page < 1 || !(1..=200).contains(&per_page) {
-        return Err(ApiError::validation("page", "page starts at 1 and per_page is 1-200"));
+    if !(1..=MAX_PAGE).contains(&page) || !(1..=200).contains(&per_page) {
+        return Err(ApiError::validation("page", "page is 1-1000000 and per_page is 1-200"));
     }
     let documents =
         app.db.documents(Page { offset: (page - 1) * per_page, limit: per_page }).await.map_err(ApiError::internal)?;
@@ -139,6 +177,16 @@ async fn list(
     Ok(Json(serde_json::json!({ "documents": documents, "page": page, "per_page": per_page, "total": total })))
 }
 
+/// One document.
+#[utoipa::path(
+    get, path = "/api/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path, description = "The document's id.")),
+    responses(
+        (status = 200, description = "The document.", body = DocumentRecord),
+        (status = 404, description = "No such document.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["ingest"]), ("session" = [])),
+)]
 async fn show(
     State(app): State<AppState>,
     _: IngestCaller,
@@ -149,6 +197,16 @@ async fn show(
     Ok(Json(serde_json::to_value(doc).map_err(ApiError::internal)?))
 }
 
+/// Deletes a document and its passages from the index.
+#[utoipa::path(
+    delete, path = "/api/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path, description = "The document's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such document.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["ingest"]), ("session" = [])),
+)]
 async fn remove(
     State(app): State<AppState>,
     IngestCaller(caller): IngestCaller,
@@ -163,6 +221,16 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// An ingestion job: `queued`, `running`, `succeeded` or `failed`, with its result or error.
+#[utoipa::path(
+    get, path = "/api/v1/jobs/{id}", tag = "documents",
+    params(("id" = String, Path, description = "The job's id (from the upload's `Location`).")),
+    responses(
+        (status = 200, description = "The job.", body = JobRecord),
+        (status = 404, description = "No such job.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = ["ingest"]), ("session" = [])),
+)]
 async fn job(
     State(app): State<AppState>,
     _: IngestCaller,

@@ -4,20 +4,22 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::health::{ServiceState, probe_all};
 use crate::http::AppState;
+use crate::http::openapi::schemas::{Liveness, Readiness};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/health/live", get(live)).route("/health/ready", get(ready))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(live)).routes(routes!(ready))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum Overall {
     Healthy,
@@ -25,7 +27,8 @@ enum Overall {
     Unhealthy,
 }
 
-#[derive(Debug, Serialize)]
+/// The database and every configured service.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct HealthReport {
     status: Overall,
     database: &'static str,
@@ -34,6 +37,14 @@ struct HealthReport {
     timestamp: String,
 }
 
+/// The state of the database and of every service (embedder, index, language models…).
+#[utoipa::path(
+    get, path = "/health", tag = "health",
+    responses(
+        (status = 200, description = "Healthy, or degraded when a service is inactive.", body = HealthReport),
+        (status = 503, description = "Unhealthy: the database does not answer.", body = HealthReport),
+    ),
+)]
 async fn health(State(app): State<AppState>) -> (StatusCode, Json<HealthReport>) {
     let timeout = Duration::from_millis(app.settings.database.health_timeout_ms);
     let (db, services) = tokio::join!(app.db.ping(timeout), probe_all(&app.probes, timeout));
@@ -57,10 +68,20 @@ async fn health(State(app): State<AppState>) -> (StatusCode, Json<HealthReport>)
     (code, Json(report))
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, description = "Alive.", body = Liveness)))]
 async fn live() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "alive" }))
 }
 
+/// Readiness: the database answers and the server is not shutting down.
+#[utoipa::path(
+    get, path = "/health/ready", tag = "health",
+    responses(
+        (status = 200, description = "Ready to serve.", body = Readiness),
+        (status = 503, description = "Draining or the database does not answer.", body = Readiness),
+    ),
+)]
 async fn ready(State(app): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     if app.lifecycle.is_draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "draining" })));

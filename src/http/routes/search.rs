@@ -1,9 +1,10 @@
 //! `POST /api/v1/search`: hybrid, BM25-only or dense retrieval over the book.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::guard::ChatCaller;
 use crate::http::{ApiError, AppJson, AppState};
@@ -13,14 +14,18 @@ use crate::retrieve::{SearchRequest, SearchResults};
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 2000;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/search", post(search))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(search))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SearchBody {
+    /// What to look for (1-2000 characters once trimmed).
+    #[schema(min_length = 1, max_length = 2000)]
     query: String,
+    /// How many results (1-100); the configured default when absent.
+    #[schema(minimum = 1, maximum = 100)]
     k: Option<usize>,
     #[serde(default)]
     filter: FilterBody,
@@ -28,7 +33,8 @@ struct SearchBody {
     mode: SearchMode,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Restricts the search to one document and/or one chapter.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FilterBody {
     document_id: Option<String>,
@@ -52,6 +58,13 @@ impl SearchBody {
     }
 }
 
+/// Hybrid (BM25 + dense), BM25-only or dense retrieval over the book, best first.
+#[utoipa::path(
+    post, path = "/api/v1/search", tag = "search",
+    request_body = SearchBody,
+    responses((status = 200, description = "The best-matching passages.", body = SearchResults)),
+    security(("api_key" = ["chat"]), ("session" = []), ()),
+)]
 async fn search(
     State(app): State<AppState>,
     _: ChatCaller,
