@@ -63,7 +63,9 @@
 //! commit half-way between SQLite and memory.
 
 mod analysis;
+mod batch;
 mod dense;
+mod freshness;
 mod fusion;
 mod lexical;
 mod scan;
@@ -108,6 +110,10 @@ struct Inner {
     /// The store generation `state` reflects; a different one in the file means another
     /// process (e.g. `docent ingest` beside a running server) wrote, and `state` is reloaded.
     generation: AtomicI64,
+    /// Skips the generation query while the files are unchanged.
+    freshness: freshness::Freshness,
+    /// Concurrent full scans, coalesced into shared passes.
+    scans: Arc<batch::ScanQueue>,
 }
 
 impl EmbeddedIndex {
@@ -132,6 +138,8 @@ impl EmbeddedIndex {
             writer: Mutex::new(()),
             threads,
             generation: AtomicI64::new(generation),
+            freshness: freshness::Freshness::new(path),
+            scans: batch::ScanQueue::new(),
         };
         Ok(Self { inner: Arc::new(inner) })
     }
