@@ -2,6 +2,9 @@
 //! line), the same texts `bench/torch_embed.py` feeds PyTorch. Prints chunks/s, mean tokens and
 //! the share of the machine's peak sgemm FLOP/s it reaches.
 //!
+//! Then times short questions (`bench/queries.txt`): one at a time, as a lone search embeds
+//! its query, and sixteen at once, as concurrent searches are coalesced into one pass.
+//!
 //! `cargo run --release --example embed -- TEXTS.jsonl [THREADS] [BATCH]`
 
 use std::path::PathBuf;
@@ -37,5 +40,28 @@ fn main() {
         "docent embed: {} chunks, {:.0} tokens/chunk, threads {threads}, batch {batch_size}: {rate:.1} chunks/s, {gflops:.1} GFLOP/s",
         texts.len(),
         tokens as f64 / texts.len() as f64
+    );
+    queries(&embedder);
+}
+
+/// Latency of embedding the benchmark's questions alone and sixteen at a time.
+fn queries(embedder: &LocalEmbedder) {
+    let Ok(file) = std::fs::read_to_string("bench/queries.txt") else { return };
+    let questions: Vec<String> = file.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect();
+    let time = |texts: &[String]| {
+        let started = Instant::now();
+        embedder.embed_blocking(texts).expect("embedding");
+        started.elapsed().as_secs_f64() * 1e3
+    };
+    let mut alone: Vec<f64> = questions.iter().chain(&questions).map(|q| time(std::slice::from_ref(q))).collect();
+    alone.sort_by(f64::total_cmp);
+    let mut sixteen: Vec<f64> = (0..10).map(|i| time(&questions[i..i + 16])).collect();
+    sixteen.sort_by(f64::total_cmp);
+    println!(
+        "docent embed: one question at a time p50 {:.2} ms (min {:.2}); 16 questions in one pass p50 {:.2} ms (min {:.2})",
+        alone[alone.len() / 2],
+        alone[0],
+        sixteen[sixteen.len() / 2],
+        sixteen[0]
     );
 }

@@ -2,8 +2,12 @@
 # `make bench`: prints the numbers the issues set targets for. Not a test: nothing here fails on
 # a slow machine. Installs what it needs (Debian python3.11-doc as the corpus, wrk, and a
 # throwaway virtualenv with PyTorch for the comparison).
-#   ingest chunks/s · search p50/p99 and req/s at concurrency 1 and 16 · RSS · time to ready
-#   · local embedder vs PyTorch on the same chunks · time to first SSE delta · 1M synthetic vectors
+#   ingest chunks/s · search p50/p95/p99 and req/s at concurrency 1 and 16, warm (repeated
+#   questions, query cache) and cold (every question new) · RSS · time to ready · query
+#   embedding · local embedder vs PyTorch · time to first SSE delta at 1 and 50 streams
+#   · 1M synthetic vectors
+# Knobs: BENCH_DATA_DIR=dir reuses (or, if empty, fills and keeps) an ingested data dir instead
+# of a fresh ingest; BENCH_SECONDS (15) per wrk run; BENCH_SKIP_TORCH=1 skips PyTorch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +16,9 @@ PORT=${BENCH_PORT:-18780}
 WORK=$(mktemp -d /tmp/docent-bench.XXXXXX)
 TARGET=${CARGO_TARGET_DIR:-target}
 BIN="$TARGET/release/docent"
-export DOCENT_DATA_DIR="$WORK/data" LOG_LEVEL=warn
+DATA=${BENCH_DATA_DIR:-$WORK/data}
+# Rate limits off: the load generator is one client sending thousands of requests a second.
+export DOCENT_DATA_DIR="$DATA" LOG_LEVEL=warn DOCENT_RATE_LIMIT__ENABLED=false
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -27,42 +33,51 @@ need_apt() {
 need_apt python3.11-doc
 need_apt wrk
 
+echo "== machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
 echo "== build"
 cargo build --release --locked --quiet --bin docent --example embed --example index_1m --example first_delta
 
-echo "== ingest ($CORPUS)"
-"$BIN" ingest "$CORPUS" --json | tee "$WORK/ingest.json"
-python3 - "$WORK/ingest.json" <<'PY'
+if [ -s "$DATA/ingest.json" ] && [ -f "$DATA/docent.db" ]; then
+  echo "== ingest: reusing $DATA (BENCH_DATA_DIR)"
+else
+  echo "== ingest ($CORPUS)"
+  mkdir -p "$DATA"
+  "$BIN" ingest "$CORPUS" --json >"$WORK/ingest.json"
+  cp "$WORK/ingest.json" "$DATA/ingest.json"
+fi
+python3 - "$DATA/ingest.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(f"ingest: {s['chunks']['embedded']} chunks in {s['seconds']:.1f} s = {s['chunks']['embedded'] / s['seconds']:.1f} chunks/s")
 PY
 
-echo "== start-up and search"
+echo "== start-up and search ($(uptime | sed 's/.*load average/load average/'))"
 start=$(date +%s.%N)
 PORT=$PORT HOST=127.0.0.1 "$BIN" serve >"$WORK/server.log" 2>&1 &
 server_pid=$!
-until curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1; do sleep 0.02; done
+until curl -fs "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1; do sleep 0.01; done
 ready=$(date +%s.%N)
 python3 -c "print(f'time to ready: {($ready - $start) * 1000:.0f} ms')"
-# Two workloads: the 40 questions of bench/queries.txt in rotation (after the first round
-# their vectors come from the query cache, as repeated reader questions do), and every
-# question unique (a counter appended), which embeds each one: the cold path.
+echo "server RSS when ready: $(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$server_pid/status") MB"
+# Two workloads: warm = the 40 questions of bench/queries.txt in rotation (after the first
+# round their vectors come from the query cache, as repeated reader questions do); cold =
+# every question unique (a counter appended), which embeds each one.
 for script in search search_unique; do
+  label=$([ "$script" = search ] && echo warm || echo cold)
   for c in 1 16; do
     threads=$(( c < 2 ? 1 : 2 ))
-    echo "-- $script, concurrency $c"
+    printf -- "-- search %s, concurrency %s (%s)\n" "$label" "$c" "$(uptime | sed 's/.*load average/load average/')"
     wrk -t"$threads" -c"$c" -d"${BENCH_SECONDS:-15}"s --latency -s "bench/$script.lua" "http://127.0.0.1:$PORT" \
       | grep -E "^  p50|Non-2xx" || true
   done
 done
-rss=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
-chunks=$(curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && python3 -c "import sqlite3; print(sqlite3.connect('$DOCENT_DATA_DIR/docent.db').execute('select count(*) from chunks').fetchone()[0])")
-echo "server RSS: $((rss / 1024)) MB serving $chunks chunks"
+status=/proc/$server_pid/status
+chunks=$(python3 -c "import sqlite3; print(sqlite3.connect('$DATA/index.db').execute('select count(*) from chunks').fetchone()[0])")
+echo "server RSS serving $chunks chunks: $(awk '/VmRSS/ {print int($2 / 1024)}' "$status") MB after the search runs (peak $(awk '/VmHWM/ {print int($2 / 1024)}' "$status") MB)"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 
-echo "== embedder vs PyTorch (same chunks)"
-python3 - "$DOCENT_DATA_DIR/docent.db" "$WORK/texts.jsonl" <<'PY'
+echo "== embedder: queries and chunks (same chunks as PyTorch)"
+python3 - "$DATA/docent.db" "$WORK/texts.jsonl" <<'PY'
 import json, sqlite3, sys
 rows = sqlite3.connect(sys.argv[1]).execute(
     "select heading_path, text from chunks where token_count between 120 and 240 order by id limit 256").fetchall()
@@ -71,14 +86,19 @@ with open(sys.argv[2], "w") as f:
         f.write(json.dumps(f"{heading}\n\n{text}" if heading else text) + "\n")
 PY
 "$TARGET/release/examples/embed" "$WORK/texts.jsonl" 2 16
-VENV=${BENCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/docent-bench-venv}
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "bench: creating $VENV with torch and sentence-transformers (large download)" >&2
-  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q torch sentence-transformers
+if [ "${BENCH_SKIP_TORCH:-0}" = 1 ]; then
+  echo "pytorch: skipped (BENCH_SKIP_TORCH=1)"
+else
+  VENV=${BENCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/docent-bench-venv}
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "bench: creating $VENV with torch and sentence-transformers (large download)" >&2
+    python3 -m venv "$VENV" && "$VENV/bin/pip" install -q torch sentence-transformers
+  fi
+  "$VENV/bin/python" bench/torch_embed.py "$WORK/texts.jsonl" "${DOCENT_MODEL_DIR:-models/all-MiniLM-L6-v2}" 2
 fi
-"$VENV/bin/python" bench/torch_embed.py "$WORK/texts.jsonl" "${DOCENT_MODEL_DIR:-models/all-MiniLM-L6-v2}" 2
 
 echo "== overhead before the first SSE delta (stub LLM streaming instantly)"
+"$TARGET/release/examples/first_delta" 40 1
 "$TARGET/release/examples/first_delta" 10 50
 
 echo "== 1M synthetic vectors (dense scan)"

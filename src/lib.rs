@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod embed;
 pub mod eval;
+pub(crate) mod half;
 pub mod health;
 pub mod http;
 pub mod index;

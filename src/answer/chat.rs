@@ -46,30 +46,23 @@ impl AnswerService {
         conversation_id: Option<&str>,
         message: &str,
     ) -> Result<Turn, ChatError> {
+        let user_message = new_id();
         let (conversation_id, history) = match conversation_id {
             Some(id) => {
                 let conversation = self.db.conversation_of(owner, id).await?;
                 let conversation = conversation.ok_or_else(|| ChatError::ConversationNotFound(id.to_owned()))?;
-                (conversation.id, self.history(id).await?)
+                let history = self.history(id).await?;
+                self.db.append_message(question(&user_message, &conversation.id, message)).await?;
+                (conversation.id, history)
             }
             None => {
+                // A new conversation and its first question: one transaction.
                 let title: String = message.chars().take(80).collect();
-                (self.db.create_conversation(owner, &title).await?.id, Vec::new())
+                let id = new_id();
+                self.db.start_conversation(owner, &title, question(&user_message, &id, message)).await?;
+                (id, Vec::new())
             }
         };
-        let user_message = new_id();
-        self.db
-            .append_message(NewMessage {
-                id: &user_message,
-                conversation_id: &conversation_id,
-                role: "user",
-                content: message,
-                citations: serde_json::json!([]),
-                status: None,
-                provider: None,
-                latency_ms: None,
-            })
-            .await?;
         Ok(Turn { conversation_id, message_id: new_id(), history })
     }
 
@@ -137,6 +130,20 @@ impl AnswerService {
             content: m.content.clone(),
         };
         Ok(messages.iter().skip(skip).map(turn).collect())
+    }
+}
+
+/// The row of a reader's question.
+fn question<'a>(id: &'a str, conversation_id: &'a str, content: &'a str) -> NewMessage<'a> {
+    NewMessage {
+        id,
+        conversation_id,
+        role: "user",
+        content,
+        citations: serde_json::json!([]),
+        status: None,
+        provider: None,
+        latency_ms: None,
     }
 }
 

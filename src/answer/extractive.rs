@@ -78,9 +78,10 @@ impl Extractive {
         self.params
     }
 
-    /// Answers `question` from `hits` (best first).
-    pub async fn draft(&self, question: &str, hits: &[SearchHit]) -> Result<Draft, EmbedError> {
-        self.draft_with_threshold(question, hits, self.params.refuse_below).await
+    /// Answers `question` from `hits` (best first). `vector` is the question's embedding when
+    /// the caller has it (retrieval computed it); otherwise the question is embedded here.
+    pub async fn draft(&self, question: &str, hits: &[SearchHit], vector: Option<&[f32]>) -> Result<Draft, EmbedError> {
+        self.draft_with_threshold(question, hits, vector, self.params.refuse_below).await
     }
 
     /// Like [`Extractive::draft`] with another refusal threshold (0 never refuses).
@@ -88,10 +89,11 @@ impl Extractive {
         &self,
         question: &str,
         hits: &[SearchHit],
+        vector: Option<&[f32]>,
         refuse_below: f32,
     ) -> Result<Draft, EmbedError> {
         let hits = &hits[..hits.len().min(self.params.chunks)];
-        let candidates = self.score_sentences(question, hits).await?;
+        let candidates = self.score_sentences(question, hits, vector).await?;
         let signals = signals(question, hits, &candidates);
         let supported = signals.support >= refuse_below;
         if !supported {
@@ -116,7 +118,12 @@ impl Extractive {
     }
 
     /// Every sentence of `hits`, scored against the question.
-    async fn score_sentences(&self, question: &str, hits: &[SearchHit]) -> Result<Vec<Candidate>, EmbedError> {
+    async fn score_sentences(
+        &self,
+        question: &str,
+        hits: &[SearchHit],
+        vector: Option<&[f32]>,
+    ) -> Result<Vec<Candidate>, EmbedError> {
         let mut candidates: Vec<Candidate> = Vec::new();
         for (h, hit) in hits.iter().enumerate() {
             for (position, text) in sentences(&hit.text).into_iter().enumerate() {
@@ -125,7 +132,10 @@ impl Extractive {
         }
         let texts: Vec<String> = candidates.iter().map(|c| c.text.clone()).collect();
         let vectors = self.embed_cached(&texts).await?;
-        let query = self.embedder.embed(&[question.to_owned()], EmbedKind::Query).await?.pop().unwrap_or_default();
+        let query = match vector {
+            Some(vector) => vector.to_vec(),
+            None => self.embedder.embed(&[question.to_owned()], EmbedKind::Query).await?.pop().unwrap_or_default(),
+        };
         let terms = content_terms(question);
         for (c, v) in candidates.iter_mut().zip(&vectors) {
             c.cosine = dot(&query, v);

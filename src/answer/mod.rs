@@ -31,6 +31,9 @@ use crate::index::IndexFilter;
 use crate::llm::{ChatMessage, LlmError, Usage};
 use crate::retrieve::{RetrieveError, Retriever, SearchHit, SearchRequest};
 
+/// A question's embedding, when retrieval computed one.
+pub type QueryVector = Option<Arc<Vec<f32>>>;
+
 /// Chunks retrieved per question (the generator reads the best few).
 const RETRIEVE_K: usize = 8;
 
@@ -199,9 +202,12 @@ impl AnswerService {
         Err(AnswerError::Llm(LlmError::Malformed { provider: "answer".into(), message: "no answer produced".into() }))
     }
 
-    async fn retrieve(&self, query: &str, filter: IndexFilter) -> Result<Vec<SearchHit>, AnswerError> {
+    /// The hits for `query`, with the query's vector when retrieval embedded it (so the
+    /// support gate scores sentences against it instead of embedding the question again).
+    async fn retrieve(&self, query: &str, filter: IndexFilter) -> Result<(Vec<SearchHit>, QueryVector), AnswerError> {
         let request = SearchRequest { query: query.to_owned(), k: Some(RETRIEVE_K), filter, ..Default::default() };
-        Ok(self.retriever.search(request).await?.results)
+        let results = self.retriever.search(request).await?;
+        Ok((results.results, results.query_vector))
     }
 
     pub(crate) fn extractive(&self) -> &Extractive {

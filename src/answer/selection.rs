@@ -45,13 +45,17 @@ pub(super) async fn answer(
     let passage = passage_hit(&selected, located.as_ref());
     let query = followup::retrieval_query(&request.message, &request.history);
     let mut hits = vec![passage];
+    let mut vector = None;
     if mode != AnswerMode::Selection {
         let chapter = request.chapter.clone().or_else(|| located.as_ref().and_then(|h| h.chapter.clone()));
         let filter = IndexFilter { chapter, document_id: None };
-        hits.extend(service.retrieve(&query, filter).await?);
+        let (retrieved, query_vector) = service.retrieve(&query, filter).await?;
+        hits.extend(retrieved);
+        vector = query_vector;
     }
     let retrieved = Instant::now();
-    let draft = service.extractive().draft_with_threshold(&query, &hits, 0.0).await?;
+    let vector = vector.as_deref().map(Vec::as_slice);
+    let draft = service.extractive().draft_with_threshold(&query, &hits, vector, 0.0).await?;
     let related = draft.signals.sentence_cosine >= 0.2 || draft.signals.coverage >= 0.34;
     let mut answer = if words(&selected).len() < MIN_WORDS || !related {
         insufficient(query.clone())

@@ -48,9 +48,9 @@ impl AnswerService {
         let history = self.recent(&request.history);
         let (query, rewrite_usage) = self.retrieval_query(&request.message, history).await;
         let filter = IndexFilter { chapter: request.chapter.clone(), document_id: None };
-        let hits = self.retrieve(&query, filter).await?;
+        let (hits, vector) = self.retrieve(&query, filter).await?;
         let retrieved = Instant::now();
-        let draft = self.extractive.draft(&query, &hits).await?;
+        let draft = self.extractive.draft(&query, &hits, vector.as_deref().map(Vec::as_slice)).await?;
         let extractive = |draft: extractive::Draft, query: &str| {
             let mut answer = shape(draft, &hits, query.to_owned());
             answer.timings_ms = timings(started, retrieved);

@@ -65,6 +65,21 @@ pub struct NewMessage<'a> {
 const CONVERSATION_COLUMNS: &str = "id, owner_kind, owner_id, title, created_at, updated_at";
 const MESSAGE_COLUMNS: &str = "id, conversation_id, role, content, citations, status, provider, latency_ms, created_at";
 
+/// Inserts one message row inside the transaction `$tx` (either dialect: a macro, because the
+/// two pools' transaction types differ).
+macro_rules! insert_message {
+    ($tx:ident, $message:expr, $at:expr) => {
+        sqlx::query(
+            "INSERT INTO messages (id, conversation_id, role, content, citations, status, provider, latency_ms, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind($message.id).bind($message.conversation_id).bind($message.role).bind($message.content)
+        .bind(Json(&$message.citations)).bind($message.status).bind($message.provider).bind($message.latency_ms)
+        .bind($at)
+        .execute(&mut *$tx).await?
+    };
+}
+
 impl Db {
     pub async fn create_conversation(&self, owner: &Owner, title: &str) -> Result<ConversationRecord, DbError> {
         let now = Utc::now();
@@ -82,6 +97,37 @@ impl Db {
         .bind(&record.id).bind(&record.owner_kind).bind(&record.owner_id).bind(&record.title)
         .bind(record.created_at).bind(record.updated_at)
         .execute(pool).await.map(|_| ()))?;
+        Ok(record)
+    }
+
+    /// Creates a conversation together with its first message, in one transaction (one
+    /// commit instead of two on the path of every new chat).
+    pub async fn start_conversation(
+        &self,
+        owner: &Owner,
+        title: &str,
+        first: NewMessage<'_>,
+    ) -> Result<ConversationRecord, DbError> {
+        let now = Utc::now();
+        let record = ConversationRecord {
+            id: first.conversation_id.to_owned(),
+            owner_kind: owner.kind.to_owned(),
+            owner_id: owner.id.clone(),
+            title: Some(title.to_owned()),
+            created_at: now,
+            updated_at: now,
+        };
+        on_pool!(self, "conversations.start_conversation", pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO conversations (id, owner_kind, owner_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&record.id).bind(&record.owner_kind).bind(&record.owner_id).bind(&record.title)
+            .bind(record.created_at).bind(record.updated_at)
+            .execute(&mut *tx).await?;
+            insert_message!(tx, first, now);
+            tx.commit().await?;
+        });
         Ok(record)
     }
 
@@ -140,14 +186,7 @@ impl Db {
         let now = Utc::now();
         on_pool!(self, "conversations.append_message", pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO messages (id, conversation_id, role, content, citations, status, provider, latency_ms, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(message.id).bind(message.conversation_id).bind(message.role).bind(message.content)
-            .bind(Json(&message.citations)).bind(message.status).bind(message.provider).bind(message.latency_ms)
-            .bind(now)
-            .execute(&mut *tx).await?;
+            insert_message!(tx, message, now);
             sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
                 .bind(now).bind(message.conversation_id).execute(&mut *tx).await?;
             tx.commit().await?;

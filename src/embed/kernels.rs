@@ -119,26 +119,65 @@ pub(crate) struct Linear {
 }
 
 impl Linear {
-    /// `out (rows × n_out) = x (rows × n_in) · W^T + b`, with the rows split
-    /// into blocks that run in parallel on the current rayon pool.
+    /// `out (rows × n_out) = x (rows × n_in) · W^T + b` on the current rayon pool. Many rows
+    /// (ingestion batches) are split into row blocks; few rows (queries) are split by output
+    /// columns instead, because sgemm packs the whole weight operand once per call: row blocks
+    /// would each pack all of it, column blocks pack disjoint parts (and a lone short query
+    /// still uses every thread).
     pub(crate) fn forward(&self, x: &[f32], rows: usize, out: &mut [f32], threads: usize) {
         assert_eq!(x.len(), rows * self.n_in, "linear input shape");
         assert_eq!(out.len(), rows * self.n_out, "linear output shape");
+        if rows == 0 {
+            return;
+        }
+        let lhs = |offset: usize| View { ptr: x[offset..].as_ptr(), row_stride: self.n_in, col_stride: 1 };
+        if rows < COLUMN_SPLIT_MAX_ROWS && threads > 1 {
+            let width = self.n_out.div_ceil(threads).next_multiple_of(COLUMN_ALIGN).min(self.n_out);
+            let dst = SyncPtr::new(out);
+            (0..self.n_out.div_ceil(width)).into_par_iter().for_each(|part| {
+                let (start, end) = (part * width, ((part + 1) * width).min(self.n_out));
+                let rhs = View { ptr: self.weight_t[start..].as_ptr(), row_stride: self.n_out, col_stride: 1 };
+                // SAFETY: `x` holds rows × n_in and `out` rows × n_out elements (checked above);
+                // columns start..end of `out` belong to this task alone.
+                unsafe {
+                    for row in 0..rows {
+                        let cells = dst.get().add(row * self.n_out + start);
+                        std::ptr::copy_nonoverlapping(self.bias[start..end].as_ptr(), cells, end - start);
+                    }
+                    let dst = (dst.get().add(start), self.n_out);
+                    matmul((rows, end - start, self.n_in), dst, true, lhs(0), rhs, 1.0);
+                }
+            });
+            return;
+        }
         let block = rows.div_ceil(threads.max(1) * 2).max(MIN_BLOCK_ROWS);
         out.par_chunks_mut(block * self.n_out).enumerate().for_each(|(i, out)| {
             let r = out.len() / self.n_out;
-            let x = &x[i * block * self.n_in..][..r * self.n_in];
             for row in out.chunks_exact_mut(self.n_out) {
                 row.copy_from_slice(&self.bias);
             }
-            let lhs = View { ptr: x.as_ptr(), row_stride: self.n_in, col_stride: 1 };
             let rhs = View { ptr: self.weight_t.as_ptr(), row_stride: self.n_out, col_stride: 1 };
-            // SAFETY: `x` holds r × n_in and `out` r × n_out elements (checked
+            // SAFETY: this block of `x` holds r × n_in and `out` r × n_out elements (checked
             // above); `out` is this task's exclusive block.
-            unsafe { matmul((r, self.n_out, self.n_in), (out.as_mut_ptr(), self.n_out), true, lhs, rhs, 1.0) };
+            unsafe {
+                matmul(
+                    (r, self.n_out, self.n_in),
+                    (out.as_mut_ptr(), self.n_out),
+                    true,
+                    lhs(i * block * self.n_in),
+                    rhs,
+                    1.0,
+                );
+            }
         });
     }
 }
+
+/// Below this many rows [`Linear::forward`] splits the output columns across threads.
+const COLUMN_SPLIT_MAX_ROWS: usize = 512;
+
+/// Column blocks are multiples of this (whole sgemm micro-kernel tiles).
+const COLUMN_ALIGN: usize = 16;
 
 /// Smallest row block worth a parallel task in [`Linear::forward`].
 const MIN_BLOCK_ROWS: usize = 32;

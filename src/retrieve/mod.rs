@@ -66,6 +66,10 @@ pub struct Timings {
 pub struct SearchResults {
     pub results: Vec<SearchHit>,
     pub timings_ms: Timings,
+    /// The query's vector (when one was used), for callers that score the hits' text against
+    /// the same question (the extractive support gate) without embedding it again.
+    #[serde(skip)]
+    pub query_vector: Option<Arc<Vec<f32>>>,
 }
 
 type QueryCache = quick_cache::sync::Cache<String, Arc<Vec<f32>>>;
@@ -99,17 +103,18 @@ impl Retriever {
     }
 
     /// The query's vector, from the cache when this question was embedded before.
-    async fn query_vector(&self, query: &str) -> Result<Vec<f32>, EmbedError> {
+    async fn query_vector(&self, query: &str) -> Result<Arc<Vec<f32>>, EmbedError> {
         let key = query.split_whitespace().collect::<Vec<_>>().join(" ");
         if let Some(vector) = self.query_vectors.as_ref().and_then(|cache| cache.get(&key)) {
             metrics::counter!("docent_cache_hits_total", "cache" => "query_embedding").increment(1);
-            return Ok(vector.as_ref().clone());
+            return Ok(vector);
         }
         metrics::counter!("docent_cache_misses_total", "cache" => "query_embedding").increment(1);
         let mut vectors = self.embedder.embed(std::slice::from_ref(&query.to_owned()), EmbedKind::Query).await?;
         let vector = vectors.pop().ok_or_else(|| EmbedError::Inference("the embedder returned no vector".into()))?;
+        let vector = Arc::new(vector);
         if let Some(cache) = &self.query_vectors {
-            cache.insert(key, Arc::new(vector.clone()));
+            cache.insert(key, Arc::clone(&vector));
         }
         Ok(vector)
     }
@@ -130,7 +135,7 @@ impl Retriever {
         let fetch = if self.reranker.is_some() { k.max(self.settings.rerank_candidates) } else { k };
         let query = IndexQuery {
             text: request.query,
-            vector,
+            vector: vector.as_ref().map(|v| v.as_ref().clone()),
             k: fetch,
             mode: request.mode,
             filter: request.filter,
@@ -158,6 +163,7 @@ impl Retriever {
                 retrieve: ms(done - embedded),
                 total: ms(done - started),
             },
+            query_vector: vector,
         })
     }
 }

@@ -1,4 +1,5 @@
-//! In-memory state: a contiguous row-major matrix of unit vectors plus per-row metadata,
+//! In-memory state: a contiguous row-major matrix of unit vectors (stored as f16, see
+//! `half`; queries stay f32) plus per-row metadata,
 //! mirroring the `chunks` table of `index.db`, and the lexical postings of the same rows
 //! (`lexical`), so both sides change together under one lock.
 //!
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 
 use super::lexical::{Lexical, RowTerms};
 use super::scan::{self, Scored};
+use crate::half;
 
 /// Sentinel for "no chapter".
 const NO_CHAPTER: u32 = u32::MAX;
@@ -60,13 +62,13 @@ pub struct DocUpdate {
     pub vectors: Vec<f32>,
 }
 
-/// Dense rows plus lookup tables. Invariant: `data.len() == pks.len() * dim`
+/// Dense rows (f16 bits) plus lookup tables. Invariant: `data.len() == pks.len() * dim`
 /// and `pks`, `doc_of`, `chapter_of` are parallel; `row_of` and `doc_pks`
 /// index exactly the rows present.
 #[derive(Debug, Default)]
 pub struct DenseState {
     dim: usize,
-    data: Vec<f32>,
+    data: Vec<u16>,
     pks: Vec<i64>,
     doc_of: Vec<u32>,
     chapter_of: Vec<u32>,
@@ -83,6 +85,14 @@ pub struct RowFilter {
     /// `Some(None)` = filter on a document unknown to the index (matches nothing).
     doc: Option<Option<u32>>,
     chapter: Option<Option<u32>>,
+}
+
+impl RowFilter {
+    /// Whether [`DenseState::search_many`] takes it: no document filter (those scan a few
+    /// rows inline) and not an unknown chapter (which matches nothing).
+    pub fn batchable(&self) -> bool {
+        self.doc.is_none() && !matches!(self.chapter, Some(None))
+    }
 }
 
 impl DenseState {
@@ -148,7 +158,7 @@ impl DenseState {
         self.pks.push(pk);
         self.doc_of.push(doc);
         self.chapter_of.push(chapter);
-        self.data.extend_from_slice(vector);
+        half::extend_f16(&mut self.data, vector);
     }
 
     /// Removes every row of `document_id`.
@@ -244,15 +254,29 @@ impl DenseState {
         found.into_iter().map(|s| (self.pks[s.row], s.score)).collect()
     }
 
+    /// [`DenseState::search`] for several unfiltered or chapter-filtered queries in one pass
+    /// over the matrix (`scan::top_n_many`); `(query, n, filter)` each, results in order.
+    pub fn search_many(&self, queries: &[(&[f32], usize, RowFilter)]) -> Vec<Vec<(i64, f32)>> {
+        let batch: Vec<scan::BatchQuery> = queries
+            .iter()
+            .map(|&(vector, n, filter)| {
+                debug_assert!(filter.batchable());
+                scan::BatchQuery { vector, n, chapter: filter.chapter.flatten() }
+            })
+            .collect();
+        let found = scan::top_n_many(&self.data, self.dim, &self.chapter_of, &batch);
+        found.into_iter().map(|rows| rows.into_iter().map(|s| (self.pks[s.row], s.score)).collect()).collect()
+    }
+
     /// Cosine of one row with `query`, if the row exists.
     pub fn cosine(&self, pk: i64, query: &[f32]) -> Option<f32> {
         let row = *self.row_of.get(&pk)?;
-        Some(scan::dot(&self.data[row * self.dim..(row + 1) * self.dim], query))
+        Some(half::dot(&self.data[row * self.dim..(row + 1) * self.dim], query))
     }
 
     /// Approximate heap bytes of the matrix and tables (for stats/logging).
     pub fn memory_bytes(&self) -> usize {
-        self.data.capacity() * 4 + self.pks.capacity() * 16 + self.row_of.capacity() * 24 + self.lexical.memory_bytes()
+        self.data.capacity() * 2 + self.pks.capacity() * 16 + self.row_of.capacity() * 24 + self.lexical.memory_bytes()
     }
 }
 
@@ -280,7 +304,7 @@ mod tests {
         assert_eq!(s.len(), 3);
         for (&pk, &row) in &s.row_of {
             assert_eq!(s.pks[row], pk);
-            assert_eq!(s.data[row * 2], pk as f32, "vector moved with its row");
+            assert_eq!(half::from_f16(s.data[row * 2]), pk as f32, "vector moved with its row");
         }
         let only_a = s.search(&[1.0, 0.0], 10, s.filter(Some("a"), None), 1);
         assert_eq!(only_a, vec![(6, 6.0)]);

@@ -53,23 +53,66 @@ pub struct RowTerms {
 }
 
 /// Stems and counts the tokens of a row's text and heading.
+#[cfg(test)]
 pub fn analyse(text: &str, heading: &str) -> RowTerms {
-    let stemmer = Stemmer::create(Algorithm::English);
-    let mut counts: HashMap<String, (u8, u8)> = HashMap::new();
-    let mut len = 0usize;
-    for (column, source) in [(0, text), (1, heading)] {
-        for word in words(source) {
-            len += 1;
-            let entry = counts.entry(stemmer.stem(&word).into_owned()).or_default();
-            if column == 0 {
-                entry.0 = entry.0.saturating_add(1);
-            } else {
-                entry.1 = entry.1.saturating_add(1);
+    Analyser::default().analyse(text, heading)
+}
+
+/// Analyses many rows on all cores (rayon), in order. Each task remembers the stems of the
+/// words it has seen: a book repeats a few thousand words and the Snowball stemmer is most of
+/// the cost of analysing a row, so loading the postings at start-up mostly hits that map.
+pub fn analyse_rows<T: Sync>(rows: &[T], fields: impl Fn(&T) -> (&str, String) + Sync) -> Vec<RowTerms> {
+    use rayon::prelude::*;
+    rows.par_chunks(512)
+        .flat_map_iter(|part| {
+            let mut analyser = Analyser::default();
+            part.iter()
+                .map(|row| {
+                    let (text, heading) = fields(row);
+                    analyser.analyse(text, &heading)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The stemmer and the stems it has computed.
+struct Analyser {
+    stemmer: Stemmer,
+    stems: HashMap<String, Box<str>>,
+}
+
+impl Default for Analyser {
+    fn default() -> Self {
+        Self { stemmer: Stemmer::create(Algorithm::English), stems: HashMap::new() }
+    }
+}
+
+impl Analyser {
+    fn analyse(&mut self, text: &str, heading: &str) -> RowTerms {
+        let mut counts: HashMap<String, (u8, u8)> = HashMap::new();
+        let mut len = 0usize;
+        for (column, source) in [(0, text), (1, heading)] {
+            for word in words(source) {
+                len += 1;
+                if !self.stems.contains_key(&word) {
+                    let stem: Box<str> = self.stemmer.stem(&word).into();
+                    self.stems.insert(word.clone(), stem);
+                }
+                let stem = &*self.stems[&word];
+                let bump = |entry: &mut (u8, u8)| {
+                    let count = if column == 0 { &mut entry.0 } else { &mut entry.1 };
+                    *count = count.saturating_add(1);
+                };
+                match counts.get_mut(stem) {
+                    Some(entry) => bump(entry),
+                    None => bump(counts.entry(stem.to_owned()).or_default()),
+                }
             }
         }
+        let terms = counts.into_iter().map(|(term, (t, h))| (term, t, h)).collect();
+        RowTerms { len: u16::try_from(len).unwrap_or(u16::MAX), terms }
     }
-    let terms = counts.into_iter().map(|(term, (t, h))| (term, t, h)).collect();
-    RowTerms { len: u16::try_from(len).unwrap_or(u16::MAX), terms }
 }
 
 /// The stemmed, de-duplicated query terms: stop words dropped unless nothing else remains.

@@ -12,36 +12,33 @@
 //! took 13–40 ms on the Python docs) and the dense matrix.
 //!
 //! # Dense side: exact scan instead of HNSW
-//! At open, all vectors are loaded into one contiguous row-major `Vec<f32>`
-//! ([`dense::DenseState`]); a query is a brute-force dot product over every
+//! At open, all vectors are loaded into one contiguous row-major matrix of f16
+//! values ([`dense::DenseState`]); a query is a brute-force dot product over every
 //! row (vectors and query are L2-normalised, so dot = cosine) with a bounded
 //! heap for the top N (`scan` module). Rationale:
-//! * a book collection is 10^3–10^5 chunks: 100k x 384 is 150 MB and scans in
+//! * a book collection is 10^3–10^5 chunks: 100k x 384 is 77 MB and scans in
 //!   a few ms — exact, no recall loss, no tuning, no index build time, and
 //!   trivially correct under per-document replacement and filters (a filter is
 //!   an integer test in the loop, so filtered queries never lose recall, which
 //!   is HNSW's weak spot);
-//! * at 1M chunks x 384 dims the matrix is 1.5 GB of RAM (process RSS 1.6 GB
-//!   after reopening a 1M-chunk `index.db`) and a query streams 1.5 GB. Measured
-//!   with `bench/index_1m.rs` (release, SSE2 baseline) on the 2-core dev VM
-//!   while other builds were running: raw scan top-100 p50 74 ms / p95 79 ms
-//!   single-threaded (~21 GB/s, memory-bound; a second thread did not help on
-//!   the loaded VM), `search` in dense mode end to end p50 113 ms / p95 172 ms;
-//!   a scan filtered to one document is ~0.1 ms. Writing 1M chunks through
-//!   `replace_document` took 111 s, reopening (loading the matrix) 10 s. That
-//!   is acceptable next to an LLM call of seconds, but it is the ceiling of
+//! * at 1M chunks x 384 dims the matrix is 768 MB of RAM. Measured with
+//!   `bench/index_1m.rs` (release) on the 2-core dev VM at load ≈ 1.7: raw scan
+//!   top-100 p50 90 ms on one thread, 46 ms on two; a scan filtered to one
+//!   document is ~0.1 ms. (With f32 rows: 1.5 GB, p50 50 ms on two threads;
+//!   writing 1M chunks through `replace_document` took 111 s, reopening 10 s.)
+//!   That is acceptable next to an LLM call of seconds, but it is the ceiling of
 //!   this design;
-//! * beyond that, in order: store rows as f16 or int8 (2–4x less memory and
-//!   bandwidth, rescoring the top candidates in f32), then an HNSW crate
-//!   (e.g. `hnsw_rs`/`usearch`) for sub-millisecond ANN at the cost of
-//!   recall/filter complexity, or the Qdrant backend of the same trait for
-//!   scale-out.
+//! * beyond that, in order: int8 rows with an exact rescoring of the top
+//!   candidates, then an HNSW crate (e.g. `hnsw_rs`/`usearch`) for
+//!   sub-millisecond ANN at the cost of recall/filter complexity, or the Qdrant
+//!   backend of the same trait for scale-out.
 //!
-//! Scans over at least 8,192 rows run on the blocking pool (`spawn_blocking`;
-//! from [`scan::PARALLEL_MIN_ROWS`] rows split over up to 4 scoped threads) so
-//! they never stall the async runtime; smaller scans (< 1 ms) and scans
-//! filtered to one document run inline. The matrix grows with `Vec` growth;
-//! on glibc large reallocations are `mremap`s, so growth does not copy it.
+//! Rows are stored as f16 (`crate::half`: half the memory and bandwidth, cosines within
+//! ~1e-5, rankings unchanged on the development book). Scans over at least 8,192 rows run on
+//! the blocking pool, and concurrent ones are coalesced into one pass over the matrix
+//! (`batch`); a lone scan from [`scan::PARALLEL_MIN_ROWS`] rows is split over up to 4 scoped
+//! threads. Smaller scans and scans filtered to one document run inline. The matrix grows
+//! with `Vec` growth; on glibc large reallocations are `mremap`s, so growth does not copy it.
 //! The scan must be built optimised: in an unoptimised `dev` build of the
 //! crate it is ~60x slower (100k rows: 480 ms vs 8 ms per query), so dev
 //! profiles should give this crate `opt-level >= 2` or use `--release`.
@@ -63,7 +60,9 @@
 //! commit half-way between SQLite and memory.
 
 mod analysis;
+mod batch;
 mod dense;
+mod freshness;
 mod fusion;
 mod lexical;
 mod scan;
@@ -108,6 +107,10 @@ struct Inner {
     /// The store generation `state` reflects; a different one in the file means another
     /// process (e.g. `docent ingest` beside a running server) wrote, and `state` is reloaded.
     generation: AtomicI64,
+    /// Skips the generation query while the files are unchanged.
+    freshness: freshness::Freshness,
+    /// Concurrent full scans, coalesced into shared passes.
+    scans: Arc<batch::ScanQueue>,
 }
 
 impl EmbeddedIndex {
@@ -132,6 +135,8 @@ impl EmbeddedIndex {
             writer: Mutex::new(()),
             threads,
             generation: AtomicI64::new(generation),
+            freshness: freshness::Freshness::new(path),
+            scans: batch::ScanQueue::new(),
         };
         Ok(Self { inner: Arc::new(inner) })
     }

@@ -1,14 +1,16 @@
-//! Exact top-N dot-product scan over a contiguous row-major `f32` matrix.
+//! Exact top-N dot-product scan over a contiguous row-major matrix of f16 rows (see `half`)
+//! against an f32 query.
 //!
-//! The inner product uses 16 independent accumulators over fixed-size chunks so
-//! that LLVM vectorises it without `-ffast-math` (SSE2 baseline gives four
-//! 4-lane registers; AVX builds get two 8-lane ones). The scan is memory-bound
-//! (1M x 384 x 4 B = 1.5 GB streamed per query), so for large matrices the rows
-//! are split across a few scoped threads, each keeping its own bounded min-heap,
-//! merged at the end.
+//! The row kernel is `half::dot` (F16C + FMA on x86-64, chosen once per scan, not per row).
+//! The f32 [`dot`] (16 independent accumulators, so LLVM vectorises it without
+//! `-ffast-math`) serves normalisation. The scan is memory-bound (1M x 384 x 2 B = 768 MB
+//! streamed per query), so for large matrices the rows are split across a few scoped
+//! threads, each keeping its own bounded min-heap, merged at the end.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+
+use crate::half;
 
 /// Rows below which the scan stays on one thread.
 pub const PARALLEL_MIN_ROWS: usize = 32_768;
@@ -116,15 +118,37 @@ impl TopN {
     }
 }
 
+/// What a scan keeps: rows `keep(row)` accepts.
+type Keep<'a> = &'a (dyn Fn(usize) -> bool + Sync);
+
 /// Scans rows `[start, end)` of `data` (row length `dim`), keeping the best `n`
 /// rows for which `keep(row)` holds.
-fn scan_range(
-    data: &[f32],
+fn scan_range(data: &[u16], dim: usize, query: &[f32], range: (usize, usize), n: usize, keep: Keep<'_>) -> TopN {
+    #[cfg(target_arch = "x86_64")]
+    if half::has_f16c() {
+        // SAFETY: the CPU has AVX2, FMA and F16C (checked just above).
+        return unsafe { scan_range_f16c(data, dim, query, range, n, keep) };
+    }
+    scan_range_with(data, dim, query, range, n, keep, half::portable_dot)
+}
+
+/// [`scan_range`] compiled with F16C so that the row kernel inlines into the loop.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn scan_range_f16c(data: &[u16], dim: usize, query: &[f32], range: (usize, usize), n: usize, keep: Keep<'_>) -> TopN {
+    // SAFETY: this function only runs on CPUs with the features the kernel needs.
+    scan_range_with(data, dim, query, range, n, keep, |row, q| unsafe { half::x86::dot(row, q) })
+}
+
+#[inline(always)]
+fn scan_range_with(
+    data: &[u16],
     dim: usize,
     query: &[f32],
     (start, end): (usize, usize),
     n: usize,
-    keep: &(dyn Fn(usize) -> bool + Sync),
+    keep: Keep<'_>,
+    dot: impl Fn(&[u16], &[f32]) -> f32,
 ) -> TopN {
     let mut top = TopN::new(n);
     let rows = data[start * dim..end * dim].chunks_exact(dim);
@@ -139,14 +163,7 @@ fn scan_range(
 
 /// Best `n` rows of the whole matrix by dot product with `query`, filtered by
 /// `keep`, best first. Uses up to `threads` scoped threads for large inputs.
-pub fn top_n(
-    data: &[f32],
-    dim: usize,
-    query: &[f32],
-    n: usize,
-    threads: usize,
-    keep: &(dyn Fn(usize) -> bool + Sync),
-) -> Vec<Scored> {
+pub fn top_n(data: &[u16], dim: usize, query: &[f32], n: usize, threads: usize, keep: Keep<'_>) -> Vec<Scored> {
     if dim == 0 || n == 0 {
         return Vec::new();
     }
@@ -174,11 +191,78 @@ pub fn top_n(
     total.into_sorted()
 }
 
+/// One query of a batch scanned in a single pass ([`top_n_many`]).
+#[derive(Debug, Clone, Copy)]
+pub struct BatchQuery<'a> {
+    /// The (unit) query vector.
+    pub vector: &'a [f32],
+    /// How many rows it wants.
+    pub n: usize,
+    /// Only rows of this chapter (an entry of `chapter_of`), if set.
+    pub chapter: Option<u32>,
+}
+
+/// Rows scored against every query of a batch before moving on (48 KB of f16 at 384 dims:
+/// the block stays in L1/L2 while the query groups take their turns).
+const BATCH_BLOCK_ROWS: usize = 64;
+
+/// The best rows of every query of a batch, in one pass over the matrix: each block of rows
+/// is read from memory once and scored against the queries eight at a time, so concurrent
+/// searches share the memory traffic that bounds a lone scan. Best first, per query.
+pub fn top_n_many(data: &[u16], dim: usize, chapter_of: &[u32], queries: &[BatchQuery<'_>]) -> Vec<Vec<Scored>> {
+    let mut tops: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n)).collect();
+    if let Some(rows) = data.len().checked_div(dim) {
+        for start in (0..rows).step_by(BATCH_BLOCK_ROWS) {
+            let block = Block { data, dim, chapter_of, rows: (start, (start + BATCH_BLOCK_ROWS).min(rows)) };
+            score_groups(&block, queries, &mut tops);
+        }
+    }
+    tops.into_iter().map(TopN::into_sorted).collect()
+}
+
+/// A range of rows with what scoring them needs.
+struct Block<'a> {
+    data: &'a [u16],
+    dim: usize,
+    chapter_of: &'a [u32],
+    rows: (usize, usize),
+}
+
+/// Scores one block against all queries, in groups of 8, 4, 2 and 1.
+fn score_groups(block: &Block<'_>, queries: &[BatchQuery<'_>], tops: &mut [TopN]) {
+    let mut at = 0;
+    while at < queries.len() {
+        let (q, t) = (&queries[at..], &mut tops[at..]);
+        at += match q.len() {
+            8.. => score_block::<8>(block, q, t),
+            4..=7 => score_block::<4>(block, q, t),
+            2..=3 => score_block::<2>(block, q, t),
+            _ => score_block::<1>(block, q, t),
+        };
+    }
+}
+
+/// Scores the block against the first `N` queries; returns `N`.
+#[inline(always)]
+fn score_block<const N: usize>(block: &Block<'_>, queries: &[BatchQuery<'_>], tops: &mut [TopN]) -> usize {
+    let vectors: [&[f32]; N] = std::array::from_fn(|k| queries[k].vector);
+    let dim = block.dim;
+    for row in block.rows.0..block.rows.1 {
+        let scores = half::dot_many(&block.data[row * dim..(row + 1) * dim], &vectors);
+        for k in 0..N {
+            if queries[k].chapter.is_none_or(|c| block.chapter_of[row] == c) {
+                tops[k].push(scores[k], row);
+            }
+        }
+    }
+    N
+}
+
 /// Best `n` of an explicit row subset (e.g. one document's rows), best first.
-pub fn top_n_rows(data: &[f32], dim: usize, query: &[f32], rows: impl Iterator<Item = usize>, n: usize) -> Vec<Scored> {
+pub fn top_n_rows(data: &[u16], dim: usize, query: &[f32], rows: impl Iterator<Item = usize>, n: usize) -> Vec<Scored> {
     let mut top = TopN::new(n);
     for row in rows {
-        top.push(dot(&data[row * dim..(row + 1) * dim], query), row);
+        top.push(half::dot(&data[row * dim..(row + 1) * dim], query), row);
     }
     top.into_sorted()
 }
@@ -204,7 +288,9 @@ mod tests {
     fn top_n_parallel_equals_sequential() {
         let dim = 24;
         let rows = PARALLEL_MIN_ROWS + 1234;
-        let data: Vec<f32> = (0..rows * dim).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let values: Vec<f32> = (0..rows * dim).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let mut data = Vec::new();
+        half::extend_f16(&mut data, &values);
         let query: Vec<f32> = (0..dim).map(|i| i as f32 / dim as f32).collect();
         let keep = |row: usize| !row.is_multiple_of(3);
         let seq = top_n(&data, dim, &query, 10, 1, &keep);
@@ -213,6 +299,30 @@ mod tests {
         assert_eq!(seq.len(), 10);
         assert!(seq.windows(2).all(|w| w[0].score >= w[1].score));
         assert!(seq.iter().all(|s| !s.row.is_multiple_of(3)));
+    }
+
+    #[test]
+    fn a_batch_finds_what_each_query_finds_alone() {
+        let (dim, rows) = (20, 1000);
+        let values: Vec<f32> = (0..rows * dim).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+        let mut data = Vec::new();
+        half::extend_f16(&mut data, &values);
+        let chapter_of: Vec<u32> = (0..rows as u32).map(|r| r % 3).collect();
+        let vectors: Vec<Vec<f32>> =
+            (0..11).map(|k| (0..dim).map(|i| ((i * (k + 2)) as f32).sin()).collect()).collect();
+        let batch: Vec<BatchQuery> = vectors
+            .iter()
+            .enumerate()
+            .map(|(k, v)| BatchQuery { vector: v, n: 5 + k, chapter: (k % 2 == 0).then_some(1) })
+            .collect();
+        for (query, found) in batch.iter().zip(top_n_many(&data, dim, &chapter_of, &batch)) {
+            let keep = |row: usize| query.chapter.is_none_or(|c| chapter_of[row] == c);
+            let alone = top_n(&data, dim, query.vector, query.n, 1, &keep);
+            assert_eq!(
+                found.iter().map(|s| s.row).collect::<Vec<_>>(),
+                alone.iter().map(|s| s.row).collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]

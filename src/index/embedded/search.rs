@@ -48,7 +48,8 @@ impl Inner {
         Ok(hits)
     }
 
-    /// Dense candidates; large scans run on the blocking pool with the guard moved in.
+    /// Dense candidates. Small scans and scans of one document run inline; full scans run on
+    /// the blocking pool with the guard moved in, coalesced with concurrent ones (`batch`).
     async fn dense(
         &self,
         guard: Guard,
@@ -56,17 +57,12 @@ impl Inner {
         query: &IndexQuery,
         n: usize,
     ) -> Result<(Vec<(i64, f32)>, Guard), IndexError> {
-        let (doc, chapter) = (query.filter.document_id.clone(), query.filter.chapter.clone());
-        let threads = self.threads;
-        let run = move |guard: Guard| {
-            let filter = guard.filter(doc.as_deref(), chapter.as_deref());
-            (guard.search(&vector, n, filter, threads), guard)
-        };
-        // A document filter scans only that document's rows: always cheap.
-        if guard.len() < BLOCKING_MIN_ROWS || query.filter.document_id.is_some() {
-            return Ok(run(guard));
+        let filter = guard.filter(query.filter.document_id.as_deref(), query.filter.chapter.as_deref());
+        if guard.len() < BLOCKING_MIN_ROWS || !filter.batchable() {
+            let found = guard.search(&vector, n, filter, self.threads);
+            return Ok((found, guard));
         }
-        tokio::task::spawn_blocking(move || run(guard)).await.map_err(|e| IndexError::Task(e.to_string()))
+        self.scans.scan(guard, vector, n, filter, self.threads).await
     }
 
     /// Loads text/payload for the fused list, preserving its order, and fills

@@ -8,11 +8,10 @@
 use super::Inner;
 use super::analysis::heading_text;
 use super::dense::{DenseState, DocUpdate, NewRow};
-use super::lexical::{RowTerms, analyse};
+use super::lexical::analyse_rows;
 use super::scan::normalize;
 use super::store::Store;
 use crate::index::{IndexChunk, IndexError};
-use rayon::prelude::*;
 use sqlx::{Sqlite, Transaction};
 use std::sync::atomic::Ordering;
 
@@ -33,7 +32,7 @@ pub(super) async fn load_state(store: &Store) -> Result<DenseState, IndexError> 
         let page = store.load_page(after).await?;
         let Some(last) = page.last() else { break };
         after = last.0;
-        let terms: Vec<RowTerms> = page.par_iter().map(|row| analyse(&row.3, &row.4)).collect();
+        let terms = analyse_rows(&page, |row| (&row.3, row.4.clone()));
         for ((pk, document_id, chapter, _, _, blob), terms) in page.into_iter().zip(terms) {
             if blob.len() != dim * 4 {
                 let detail = format!("chunk row {pk} has a {}-byte vector, expected {}", blob.len(), dim * 4);
@@ -92,7 +91,12 @@ impl Inner {
     /// Reloads the in-memory state when another process has written to the file since it
     /// was loaded. Costs one indexed read when nothing changed.
     pub(super) async fn refresh_if_stale(&self) -> Result<(), IndexError> {
+        let stamp = self.freshness.stamp();
+        if self.freshness.unchanged(&stamp) {
+            return Ok(());
+        }
         if self.store.generation().await? == self.generation.load(Ordering::SeqCst) {
+            self.freshness.checked(stamp);
             return Ok(());
         }
         let _writer = self.writer.lock().await;
@@ -103,6 +107,7 @@ impl Inner {
         let mut state = self.state.write().await;
         *state = fresh;
         self.generation.store(generation, Ordering::SeqCst);
+        self.freshness.checked(stamp);
         tracing::info!(location = %self.store.location, generation, "index reloaded after an outside write");
         Ok(())
     }
@@ -188,8 +193,7 @@ impl Inner {
             rows: Vec::with_capacity(chunks.len()),
             vectors: Vec::with_capacity(chunks.len() * dim),
         };
-        let terms: Vec<RowTerms> =
-            chunks.par_iter().map(|chunk| analyse(&chunk.text, &heading_text(&chunk.payload))).collect();
+        let terms = analyse_rows(&chunks, |chunk| (&chunk.text, heading_text(&chunk.payload)));
         for (chunk, terms) in chunks.into_iter().zip(terms) {
             let pk = small_pk(&self.store, self.store.insert_chunk(tx, &chunk).await?)?;
             update.rows.push(NewRow { pk, chapter: chunk.chapter, terms });

@@ -1,0 +1,107 @@
+//! Coalescing of concurrent dense scans: searches that need a full scan while another scan is
+//! running wait in a queue and are scanned together in the next pass (`scan::top_n_many`).
+//!
+//! A lone scan of the matrix is bound by memory bandwidth, not arithmetic, so sixteen
+//! concurrent searches scanning separately stream the matrix sixteen times and time-share the
+//! cores. In one pass they stream it once, and one blocking task at a time does the scanning,
+//! which leaves the other core to the rest of the requests (HTTP, BM25, SQLite, embeddings).
+//! The first search to find the queue empty dispatches it; whoever arrives before the pass
+//! starts rides along (the same scheme as the query embeddings, `embed::coalesce`).
+//!
+//! Consistency: each waiting search holds its own read guard of the state, and a writer cannot
+//! take the lock while any read guard is alive, so every guard in one batch sees the same
+//! state; the pass reads through the first one and hands each search its guard back.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedRwLockReadGuard, Semaphore, oneshot};
+
+use super::dense::{DenseState, RowFilter};
+use crate::index::IndexError;
+
+type Guard = OwnedRwLockReadGuard<DenseState>;
+
+/// A search's candidates and its guard, returned together.
+pub type Scanned = (Vec<(i64, f32)>, Guard);
+
+/// One search waiting for the next pass.
+struct Pending {
+    guard: Guard,
+    vector: Vec<f32>,
+    n: usize,
+    filter: RowFilter,
+    reply: oneshot::Sender<Scanned>,
+}
+
+/// The queue and the one-pass-at-a-time gate.
+pub struct ScanQueue {
+    pending: Mutex<Vec<Pending>>,
+    gate: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for ScanQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanQueue").finish_non_exhaustive()
+    }
+}
+
+impl ScanQueue {
+    /// A queue running one pass at a time.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self { pending: Mutex::default(), gate: Arc::new(Semaphore::new(1)) })
+    }
+
+    /// Scans for `vector` (the best `n` rows within `filter`, which must be
+    /// [`RowFilter::batchable`]) together with whatever other searches are waiting.
+    pub async fn scan(
+        self: &Arc<Self>,
+        guard: Guard,
+        vector: Vec<f32>,
+        n: usize,
+        filter: RowFilter,
+        threads: usize,
+    ) -> Result<Scanned, IndexError> {
+        let (reply, answer) = oneshot::channel();
+        let first = {
+            let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            pending.push(Pending { guard, vector, n, filter, reply });
+            pending.len() == 1
+        };
+        if first {
+            let queue = Arc::clone(self);
+            tokio::spawn(async move { queue.dispatch(threads).await });
+        }
+        answer.await.map_err(|_| IndexError::Task("the dense scan was dropped".into()))
+    }
+
+    /// Waits for the gate, then scans everything queued on the blocking pool.
+    async fn dispatch(self: Arc<Self>, threads: usize) {
+        let Ok(permit) = Arc::clone(&self.gate).acquire_owned().await else { return };
+        let batch: Vec<Pending> = {
+            let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            std::mem::take(&mut *pending)
+        };
+        if batch.is_empty() {
+            return;
+        }
+        tokio::task::spawn_blocking(move || {
+            run(batch, threads);
+            drop(permit);
+        });
+    }
+}
+
+/// One pass for the whole batch; a lone search uses the (multi-threaded) single-query scan.
+fn run(batch: Vec<Pending>, threads: usize) {
+    let results = match batch.as_slice() {
+        [one] => vec![one.guard.search(&one.vector, one.n, one.filter, threads)],
+        many => {
+            let queries: Vec<(&[f32], usize, RowFilter)> =
+                many.iter().map(|p| (p.vector.as_slice(), p.n, p.filter)).collect();
+            many[0].guard.search_many(&queries)
+        }
+    };
+    for (pending, found) in batch.into_iter().zip(results) {
+        let _ = pending.reply.send((found, pending.guard));
+    }
+}
