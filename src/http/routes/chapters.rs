@@ -3,11 +3,11 @@
 //! to signed-in readers only: anonymous → 401, an API key (no reader account) → 403. A reader
 //! sees only translations they requested (another reader's answers 404, like a missing one).
 
+use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
