@@ -26,7 +26,9 @@ fi
 
 data=$(mktemp -d /tmp/docent-schemathesis.XXXXXX)
 server_pid=
+llm_pid=
 cleanup() {
+  if [[ -n "$llm_pid" ]]; then kill "$llm_pid" 2>/dev/null || true; fi
   if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   rm -rf "$data"
 }
@@ -49,6 +51,12 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 export DOCENT_DATA_DIR="$data" HOST=127.0.0.1 PORT="$port" DOCENT_RATE_LIMIT__ENABLED=false \
   LOG_LEVEL=warn DOCENT_CONFIG="$data/none.toml"
 touch "$data/none.toml"
+
+# A local OpenAI-compatible stand-in model, so answers, rewrites and translations run for real.
+python3 scripts/schemathesis_llm.py "$data/llm.port" &
+llm_pid=$!
+for _ in $(seq 1 50); do [[ -s "$data/llm.port" ]] && break; sleep 0.1; done
+export DOCENT_LLM_PROVIDER=openai OPENAI_API_KEY=schemathesis OPENAI_BASE_URL="http://127.0.0.1:$(cat "$data/llm.port")"
 
 echo "==> ingesting the sample book"
 "$docent" ingest docs >/dev/null
@@ -82,16 +90,16 @@ started=$SECONDS
 echo "==> schemathesis, every operation with an all-scope API key: $max_examples examples each, seed $seed"
 schemathesis --header "Authorization: Bearer $key" --max-examples "$max_examples"
 
-# The session routes (/api/v1/auth/me) with the cookie of a signed-up admin; signout is left out
-# so the session lives through the run (the key pass covers its 401).
+# The session routes (/api/v1/auth/me, chapter translations) with the cookie of a signed-up
+# admin; signout is left out so the session lives through the run (the key pass covers its 401).
 email="schemathesis-$RANDOM@example.com"
 curl -fsS -c "$data/cookies" -H 'Content-Type: application/json' -o "$data/signup.json" \
   -d "{\"email\":\"$email\",\"password\":\"correct horse battery staple\"}" "http://127.0.0.1:$port/api/v1/auth/signup"
 "$docent" users set-role "$email" admin >/dev/null
 session=$(awk '$6 == "docent_session" { print $7 }' "$data/cookies")
 csrf=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["csrf_token"])' "$data/signup.json")
-echo "==> schemathesis, the auth routes with a session cookie: $max_examples examples each"
-schemathesis --include-tag auth --exclude-path /api/v1/auth/signout --header "Cookie: docent_session=$session" --header "X-CSRF-Token: $csrf" \
+echo "==> schemathesis, the auth and chapter routes with a session cookie: $max_examples examples each"
+schemathesis --include-tag auth --include-tag chapters --exclude-path /api/v1/auth/signout --header "Cookie: docent_session=$session" --header "X-CSRF-Token: $csrf" \
   --max-examples "$max_examples"
 echo "==> schemathesis finished in $((SECONDS - started)) s with status $status"
 if grep -q "panicked" "$data/server.log"; then

@@ -197,6 +197,7 @@ async fn translate(
     responses(
         (status = 200, description = "The translation.", body = TranslationResponse),
         (status = 404, description = "Not requested by this reader, expired, or `translation_outdated` (the chapter changed since).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`language` is not a BCP 47 tag.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("session" = [])),
 )]
