@@ -29,7 +29,7 @@ const KEY_COLUMNS: &str = "id, name, secret_hash, scopes, created_by, created_at
 
 impl Db {
     pub async fn insert_api_key(&self, k: &ApiKeyRecord) -> Result<(), DbError> {
-        on_pool!(self, pool => sqlx::query(
+        on_pool!(self, write, pool => sqlx::query(
             "INSERT INTO api_keys (id, name, secret_hash, scopes, created_by, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -52,7 +52,7 @@ impl Db {
 
     /// Marks the key revoked (keeping the first revocation time); `Ok(false)` when there is no such key.
     pub async fn revoke_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<bool, DbError> {
-        let done = on_pool!(self, pool => sqlx::query(
+        let done = on_pool!(self, write, pool => sqlx::query(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2",
         )
         .bind(at).bind(id).execute(pool).await?.rows_affected());
@@ -67,7 +67,7 @@ impl Db {
         tokens: i64,
         last_used: Option<DateTime<Utc>>,
     ) -> Result<(), DbError> {
-        on_pool!(self, pool => sqlx::query(
+        on_pool!(self, write, pool => sqlx::query(
             "UPDATE api_keys SET request_count = request_count + $1, token_count = token_count + $2, \
              last_used_at = COALESCE($3, last_used_at) WHERE id = $4",
         )

@@ -37,7 +37,7 @@ const AUDIT_COLUMNS: &str = "id, at, actor_kind, actor_id, action, target, ip, r
 
 impl Db {
     pub async fn append_audit(&self, e: &NewAuditEntry) -> Result<(), DbError> {
-        on_pool!(self, pool => sqlx::query(
+        on_pool!(self, write, pool => sqlx::query(
             "INSERT INTO audit_log (at, actor_kind, actor_id, action, target, ip, request_id, details) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )

@@ -91,7 +91,7 @@ impl Db {
             created_at: now,
             updated_at: now,
         };
-        on_pool!(self, "conversations.create_conversation", pool => sqlx::query(
+        on_pool!(self, write "conversations.create_conversation", pool => sqlx::query(
             "INSERT INTO conversations (id, owner_kind, owner_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&record.id).bind(&record.owner_kind).bind(&record.owner_id).bind(&record.title)
@@ -117,7 +117,7 @@ impl Db {
             created_at: now,
             updated_at: now,
         };
-        on_pool!(self, "conversations.start_conversation", pool => {
+        on_pool!(self, write "conversations.start_conversation", pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO conversations (id, owner_kind, owner_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -154,7 +154,7 @@ impl Db {
 
     /// Deletes the owner's conversation (and by cascade its messages). Returns whether it existed.
     pub async fn delete_conversation(&self, owner: &Owner, id: &str) -> Result<bool, DbError> {
-        let done = on_pool!(self, "conversations.delete_conversation", pool => sqlx::query(
+        let done = on_pool!(self, write "conversations.delete_conversation", pool => sqlx::query(
             "DELETE FROM conversations WHERE id = $1 AND owner_kind = $2 AND owner_id = $3",
         )
         .bind(id).bind(owner.kind).bind(&owner.id).execute(pool).await?.rows_affected());
@@ -164,7 +164,7 @@ impl Db {
     /// Moves every conversation of `from` to `to` (an anonymous reader's history to the account
     /// they signed in with). Returns how many moved.
     pub async fn transfer_conversations(&self, from: &Owner, to: &Owner) -> Result<u64, DbError> {
-        Ok(on_pool!(self, pool => sqlx::query(
+        Ok(on_pool!(self, write, pool => sqlx::query(
             "UPDATE conversations SET owner_kind = $1, owner_id = $2 WHERE owner_kind = $3 AND owner_id = $4",
         )
         .bind(to.kind).bind(&to.id).bind(from.kind).bind(&from.id).execute(pool).await?.rows_affected()))
@@ -184,7 +184,7 @@ impl Db {
     /// Appends a message and marks the conversation active.
     pub async fn append_message(&self, message: NewMessage<'_>) -> Result<(), DbError> {
         let now = Utc::now();
-        on_pool!(self, "conversations.append_message", pool => {
+        on_pool!(self, write "conversations.append_message", pool => {
             let mut tx = pool.begin().await?;
             insert_message!(tx, message, now);
             sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")

@@ -68,7 +68,7 @@ pub struct Page {
 impl Db {
     /// Inserts or replaces a document together with all its chunks, atomically.
     pub async fn replace_document(&self, doc: &DocumentRecord, chunks: &[ChunkRecord]) -> Result<(), DbError> {
-        on_pool!(self, "documents.replace_document", pool => {
+        on_pool!(self, write "documents.replace_document", pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM chunks WHERE document_id = $1").bind(&doc.id).execute(&mut *tx).await?;
             sqlx::query(
@@ -104,7 +104,7 @@ impl Db {
 
     /// Deletes a document and (by cascade) its chunks. Returns whether it existed.
     pub async fn delete_document(&self, id: &str) -> Result<bool, DbError> {
-        let done = on_pool!(self, "documents.delete_document", pool => sqlx::query("DELETE FROM documents WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
+        let done = on_pool!(self, write "documents.delete_document", pool => sqlx::query("DELETE FROM documents WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
         Ok(done > 0)
     }
 
@@ -155,7 +155,7 @@ impl Db {
 
     /// Stores a chunk's new vector.
     pub async fn set_chunk_embedding(&self, id: &str, embedding: &[u8], model: &str) -> Result<(), DbError> {
-        on_pool!(self, "documents.set_chunk_embedding", pool => sqlx::query("UPDATE chunks SET embedding = $2, embedding_model = $3 WHERE id = $1")
+        on_pool!(self, write "documents.set_chunk_embedding", pool => sqlx::query("UPDATE chunks SET embedding = $2, embedding_model = $3 WHERE id = $1")
             .bind(id).bind(embedding).bind(model).execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
     }

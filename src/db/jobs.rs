@@ -28,14 +28,14 @@ const COLUMNS: &str = "id, kind, status, requested_by, payload, result, error, c
 
 impl Db {
     pub async fn create_job(&self, id: &str, kind: &str, payload: &serde_json::Value) -> Result<(), DbError> {
-        on_pool!(self, "jobs.create_job", pool => sqlx::query(
+        on_pool!(self, write "jobs.create_job", pool => sqlx::query(
             "INSERT INTO ingest_jobs (id, kind, status, payload, created_at) VALUES ($1, $2, 'queued', $3, $4)"
         ).bind(id).bind(kind).bind(Json(payload)).bind(Utc::now()).execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn start_job(&self, id: &str) -> Result<(), DbError> {
-        on_pool!(self, "jobs.start_job", pool => sqlx::query("UPDATE ingest_jobs SET status = 'running', started_at = $2 WHERE id = $1")
+        on_pool!(self, write "jobs.start_job", pool => sqlx::query("UPDATE ingest_jobs SET status = 'running', started_at = $2 WHERE id = $1")
             .bind(id).bind(Utc::now()).execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -46,7 +46,7 @@ impl Db {
             Ok(result) => ("succeeded", Some(Json(result)), None),
             Err(error) => ("failed", None, Some(error)),
         };
-        on_pool!(self, "jobs.finish_job", pool => sqlx::query(
+        on_pool!(self, write "jobs.finish_job", pool => sqlx::query(
             "UPDATE ingest_jobs SET status = $2, result = $3, error = $4, finished_at = $5 WHERE id = $1"
         ).bind(id).bind(status).bind(result).bind(error).bind(Utc::now()).execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())

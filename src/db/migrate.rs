@@ -40,7 +40,7 @@ pub struct MigrationState {
 
 fn migrator(db: &Db) -> &'static Migrator {
     match db {
-        Db::Sqlite(_) => &SQLITE,
+        Db::Sqlite(..) => &SQLITE,
         Db::Postgres(_) => &POSTGRES,
     }
 }

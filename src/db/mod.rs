@@ -16,11 +16,14 @@ pub mod translations;
 pub mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::config::{Settings, redact_url};
 
@@ -60,7 +63,8 @@ pub enum Dialect {
 /// A pool on one of the two supported databases. Cheap to clone.
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// The pool, and the gate its writers queue at (see [`Db::write_gate`]).
+    Sqlite(SqlitePool, Arc<Mutex<()>>),
     Postgres(PgPool),
 }
 
@@ -68,15 +72,25 @@ pub enum Db {
 /// `on_pool!(db, pool => sqlx::query("…").execute(pool).await)`. With an operation name,
 /// `on_pool!(db, "documents.chunk_count", pool => …)`, the body is also timed into
 /// `docent_db_query_duration_seconds{operation}` (early returns through `?` included).
+/// Statements that write say so, `on_pool!(db, write "…", pool => …)` or
+/// `on_pool!(db, write, pool => …)`: on SQLite they first pass [`Db::write_gate`].
 #[macro_export]
 macro_rules! on_pool {
+    ($db:expr, write $operation:literal, $pool:ident => $body:expr) => {{
+        let _timer = $crate::db::OperationTimer::start($operation);
+        $crate::on_pool!($db, write, $pool => $body)
+    }};
+    ($db:expr, write, $pool:ident => $body:expr) => {{
+        let _gate = $db.write_gate().await;
+        $crate::on_pool!($db, $pool => $body)
+    }};
     ($db:expr, $operation:literal, $pool:ident => $body:expr) => {{
         let _timer = $crate::db::OperationTimer::start($operation);
         $crate::on_pool!($db, $pool => $body)
     }};
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite($pool, _) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -125,7 +139,7 @@ impl Db {
         let url = settings.database_url();
         let shown = redact_url(&url);
         let db = if url.starts_with("sqlite:") {
-            Db::Sqlite(connect_sqlite(settings, &url, &shown).await?)
+            Db::Sqlite(connect_sqlite(settings, &url, &shown).await?, Arc::default())
         } else {
             Db::Postgres(connect_postgres(settings, &url, &shown).await?)
         };
@@ -134,7 +148,7 @@ impl Db {
 
     pub fn dialect(&self) -> Dialect {
         match self {
-            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Sqlite(..) => Dialect::Sqlite,
             Db::Postgres(_) => Dialect::Postgres,
         }
     }
@@ -146,6 +160,21 @@ impl Db {
         match tokio::time::timeout(timeout, probe).await {
             Ok(result) => result.map_err(DbError::from),
             Err(_) => Err(DbError::Timeout(timeout)),
+        }
+    }
+
+    /// On SQLite, the turn of one writer of this process. SQLite admits one writer at a time;
+    /// left to itself, a second connection's write fails with `SQLITE_BUSY` and its busy
+    /// handler sleeps (1, 2, 5, 10… ms) before trying again, so a burst of concurrent writes
+    /// (chat turns, quota settlements) pays sleeps that add up to tens of milliseconds, and a
+    /// deferred transaction that read before writing can fail outright. Writers of this process
+    /// queue here instead, in arrival order and without sleeping; readers never wait (WAL).
+    /// Writers in other processes (`docent ingest`) still meet the busy timeout. PostgreSQL
+    /// locks rows, not the database: no gate.
+    pub async fn write_gate(&self) -> Option<MutexGuard<'_, ()>> {
+        match self {
+            Db::Sqlite(_, gate) => Some(gate.lock().await),
+            Db::Postgres(_) => None,
         }
     }
 

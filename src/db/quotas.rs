@@ -20,7 +20,7 @@ impl Db {
     /// Adds `tokens` to what `kind`/`id` spent on `day`; returns the new total.
     pub async fn charge_tokens(&self, kind: &str, id: &str, day: NaiveDate, tokens: u64) -> Result<u64, DbError> {
         let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
-        let (total,): (i64,) = on_pool!(self, pool => sqlx::query_as(
+        let (total,): (i64,) = on_pool!(self, write, pool => sqlx::query_as(
             "INSERT INTO token_usage (subject_kind, subject_id, day, tokens, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (subject_kind, subject_id, day) \
              DO UPDATE SET tokens = token_usage.tokens + excluded.tokens, updated_at = excluded.updated_at \
@@ -33,7 +33,7 @@ impl Db {
 
     /// Deletes the ledger rows of days before `day`; returns how many went.
     pub async fn prune_token_usage(&self, before: NaiveDate) -> Result<u64, DbError> {
-        let done = on_pool!(self, pool => sqlx::query("DELETE FROM token_usage WHERE day < $1")
+        let done = on_pool!(self, write, pool => sqlx::query("DELETE FROM token_usage WHERE day < $1")
             .bind(before).execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(done)
     }

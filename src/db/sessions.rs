@@ -32,7 +32,7 @@ pub struct SessionWithRole {
 
 impl Db {
     pub async fn insert_session(&self, s: &SessionRecord) -> Result<(), DbError> {
-        on_pool!(self, pool => sqlx::query(
+        on_pool!(self, write, pool => sqlx::query(
             "INSERT INTO sessions (id, user_id, token_hash, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
@@ -49,19 +49,19 @@ impl Db {
     }
 
     pub async fn touch_session(&self, id: &str, at: DateTime<Utc>) -> Result<(), DbError> {
-        on_pool!(self, pool => sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+        on_pool!(self, write, pool => sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
             .bind(at).bind(id).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<(), DbError> {
-        on_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(pool).await.map(|_| ()))?;
+        on_pool!(self, write, pool => sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
     /// Deletes sessions past their absolute expiry; returns how many.
     pub async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, DbError> {
-        Ok(on_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        Ok(on_pool!(self, write, pool => sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(now).execute(pool).await?.rows_affected()))
     }
 }

@@ -66,7 +66,7 @@ impl Db {
     /// Stores `record` unless its key is cached already; returns the row that is cached (the
     /// existing one when another writer got there first).
     pub async fn insert_translation_if_absent(&self, record: &TranslationRecord) -> Result<TranslationRecord, DbError> {
-        on_pool!(self, "translations.insert_translation_if_absent", pool => sqlx::query(
+        on_pool!(self, write "translations.insert_translation_if_absent", pool => sqlx::query(
             "INSERT INTO translations (id, chapter_id, content_hash, language, model, content, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (content_hash, language, model) DO NOTHING",
         )
@@ -80,7 +80,7 @@ impl Db {
     /// Deletes the chapter's translations of other versions (its content changed since) and
     /// those of chapters that no longer exist; returns how many.
     pub async fn purge_superseded_translations(&self, chapter_id: &str, current_hash: &str) -> Result<u64, DbError> {
-        Ok(on_pool!(self, "translations.purge_superseded_translations", pool => sqlx::query(
+        Ok(on_pool!(self, write "translations.purge_superseded_translations", pool => sqlx::query(
             "DELETE FROM translations WHERE (chapter_id = $1 AND content_hash <> $2) \
              OR chapter_id NOT IN (SELECT id FROM documents)",
         )
@@ -90,7 +90,7 @@ impl Db {
     /// Records (or renews) a reader's request: one row per user, chapter and language.
     pub async fn record_user_translation(&self, record: &UserTranslationRecord) -> Result<(), DbError> {
         let id = uuid::Uuid::now_v7().to_string();
-        on_pool!(self, "translations.record_user_translation", pool => sqlx::query(
+        on_pool!(self, write "translations.record_user_translation", pool => sqlx::query(
             "INSERT INTO user_chapter_translations (id, user_id, chapter_id, language, content_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, chapter_id, language) DO UPDATE SET \
              content_hash = excluded.content_hash, created_at = excluded.created_at, expires_at = excluded.expires_at",
@@ -118,7 +118,7 @@ impl Db {
 
     /// Deletes readers' requests that expired by `now`; returns how many.
     pub async fn purge_expired_user_translations(&self, now: DateTime<Utc>) -> Result<u64, DbError> {
-        Ok(on_pool!(self, "translations.purge_expired_user_translations", pool => sqlx::query(
+        Ok(on_pool!(self, write "translations.purge_expired_user_translations", pool => sqlx::query(
             "DELETE FROM user_chapter_translations WHERE expires_at <= $1",
         )
         .bind(now).execute(pool).await?.rows_affected()))

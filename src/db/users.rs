@@ -24,7 +24,7 @@ const USER_COLUMNS: &str = "id, email, password_hash, name, profile, role, creat
 impl Db {
     /// Inserts a new account; `Ok(false)` when the e-mail address is already registered.
     pub async fn insert_user(&self, user: &UserRecord) -> Result<bool, DbError> {
-        let done = on_pool!(self, pool => sqlx::query(
+        let done = on_pool!(self, write, pool => sqlx::query(
             "INSERT INTO users (id, email, password_hash, name, profile, role, created_at, updated_at, password_changed_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
@@ -61,7 +61,7 @@ impl Db {
         name: Option<&str>,
         profile: &serde_json::Value,
     ) -> Result<(), DbError> {
-        on_pool!(self, pool => sqlx::query("UPDATE users SET name = $1, profile = $2, updated_at = $3 WHERE id = $4")
+        on_pool!(self, write, pool => sqlx::query("UPDATE users SET name = $1, profile = $2, updated_at = $3 WHERE id = $4")
             .bind(name).bind(Json(profile)).bind(Utc::now()).bind(id).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
@@ -69,7 +69,7 @@ impl Db {
     /// Sets a new password hash and ends every session of the account, atomically.
     pub async fn change_password(&self, id: &str, password_hash: &str) -> Result<(), DbError> {
         let now = Utc::now();
-        on_pool!(self, pool => {
+        on_pool!(self, write, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3")
                 .bind(password_hash).bind(now).bind(id).execute(&mut *tx).await?;
@@ -81,7 +81,7 @@ impl Db {
 
     /// Sets the role of the account with this e-mail address; `Ok(false)` when there is none.
     pub async fn set_user_role(&self, email: &str, role: &str) -> Result<bool, DbError> {
-        let done = on_pool!(self, pool => sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE email = $3")
+        let done = on_pool!(self, write, pool => sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE email = $3")
             .bind(role).bind(Utc::now()).bind(email).execute(pool).await?.rows_affected());
         Ok(done > 0)
     }
