@@ -5,7 +5,7 @@
 //! cargo run --release --example index_1m -- [rows] [queries] [--index]
 //! ```
 //! Without `--index` it fills [`DenseState`] directly and times the raw scan
-//! single-threaded and with the index's thread count. With `--index` it also
+//! single-threaded and with the index's thread count, and one batched pass for 16 queries. With `--index` it also
 //! writes the rows through `EmbeddedIndex::replace_document` (1,000-chunk
 //! documents) into a temporary `index.db`, reopens it (load time) and times
 //! `VectorIndex::search` in dense mode end to end (spawn_blocking + hydration).
@@ -101,6 +101,31 @@ fn bench_scan(rows: usize, queries: usize) {
         })
         .collect();
     report("raw scan filtered to one 1000-chunk document", times);
+    bench_batch(&state, &mut rng, queries);
+}
+
+/// One pass for 3 and for 16 concurrent searches (how the index serves concurrent queries).
+fn bench_batch(state: &DenseState, rng: &mut Rng, passes: usize) {
+    for batch in [3, 16] {
+        bench_batch_of(state, rng, passes, batch);
+    }
+}
+
+fn bench_batch_of(state: &DenseState, rng: &mut Rng, passes: usize, batch: usize) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    for t in [1, threads] {
+        let times = (0..passes.div_ceil(4).max(3))
+            .map(|_| {
+                let vectors: Vec<Vec<f32>> = (0..batch).map(|_| rng.unit()).collect();
+                let queries: Vec<_> = vectors.iter().map(|v| (v.as_slice(), 50, state.filter(None, None))).collect();
+                let t0 = Instant::now();
+                let found = state.search_many(&queries, t);
+                assert_eq!(found.len(), batch);
+                t0.elapsed()
+            })
+            .collect();
+        report(&format!("one pass for a batch of {batch} queries, top-50 each, {t} thread(s)"), times);
+    }
 }
 
 /// Writes `rows` random chunks as 1,000-chunk documents.

@@ -3,8 +3,11 @@
 //!
 //! A lone scan of the matrix is bound by memory bandwidth, not arithmetic, so sixteen
 //! concurrent searches scanning separately stream the matrix sixteen times and time-share the
-//! cores. In one pass they stream it once, and one blocking task at a time does the scanning,
-//! which leaves the other core to the rest of the requests (HTTP, BM25, SQLite, embeddings).
+//! cores. In one pass they stream it once, scoring each row against up to eight queries per
+//! instruction sequence (`half::dot_many`). One pass runs at a time; a large one splits its
+//! rows over the index's threads (measured on 2 cores, 32k rows: a pass for 16 queries takes
+//! 5.2 ms on one thread and 2.8 ms on two, and the idle share of the machine under 16
+//! concurrent searches fell from 23% to 13%).
 //! The first search to find the queue empty dispatches it; whoever arrives before the pass
 //! starts rides along (the same scheme as the query embeddings, `embed::coalesce`).
 //!
@@ -98,7 +101,7 @@ fn run(batch: Vec<Pending>, threads: usize) {
         many => {
             let queries: Vec<(&[f32], usize, RowFilter)> =
                 many.iter().map(|p| (p.vector.as_slice(), p.n, p.filter)).collect();
-            many[0].guard.search_many(&queries)
+            many[0].guard.search_many(&queries, threads)
         }
     };
     for (pending, found) in batch.into_iter().zip(results) {

@@ -256,7 +256,7 @@ impl DenseState {
 
     /// [`DenseState::search`] for several unfiltered or chapter-filtered queries in one pass
     /// over the matrix (`scan::top_n_many`); `(query, n, filter)` each, results in order.
-    pub fn search_many(&self, queries: &[(&[f32], usize, RowFilter)]) -> Vec<Vec<(i64, f32)>> {
+    pub fn search_many(&self, queries: &[(&[f32], usize, RowFilter)], threads: usize) -> Vec<Vec<(i64, f32)>> {
         let batch: Vec<scan::BatchQuery> = queries
             .iter()
             .map(|&(vector, n, filter)| {
@@ -264,7 +264,7 @@ impl DenseState {
                 scan::BatchQuery { vector, n, chapter: filter.chapter.flatten() }
             })
             .collect();
-        let found = scan::top_n_many(&self.data, self.dim, &self.chapter_of, &batch);
+        let found = scan::top_n_many(&self.data, self.dim, &self.chapter_of, &batch, threads);
         found.into_iter().map(|rows| rows.into_iter().map(|s| (self.pks[s.row], s.score)).collect()).collect()
     }
 

@@ -215,15 +215,21 @@ impl Lexical {
             .filter(|list| !list.is_empty())
             .map(|list| (list, self.idf(list.len())))
             .collect();
-        let mut heap = BinaryHeap::with_capacity(n + 1);
+        let mut heap = BinaryHeap::with_capacity(n);
         merge(
             &lists,
             |pk, score| {
-                if allow(pk) {
-                    heap.push(Ranked { pk, score });
-                    if heap.len() > n {
-                        heap.pop();
-                    }
+                if !allow(pk) {
+                    return;
+                }
+                let ranked = Ranked { pk, score };
+                if heap.len() < n {
+                    heap.push(ranked);
+                } else if let Some(mut worst) = heap.peek_mut()
+                    && ranked < *worst
+                {
+                    // Better than the worst kept: replace it in place (one sift, no push/pop).
+                    *worst = ranked;
                 }
             },
             avg_len,

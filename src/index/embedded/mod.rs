@@ -36,8 +36,9 @@
 //! Rows are stored as f16 (`crate::half`: half the memory and bandwidth, cosines within
 //! ~1e-5, rankings unchanged on the development book). Scans over at least 8,192 rows run on
 //! the blocking pool, and concurrent ones are coalesced into one pass over the matrix
-//! (`batch`); a lone scan from [`scan::PARALLEL_MIN_ROWS`] rows is split over up to 4 scoped
-//! threads. Smaller scans and scans filtered to one document run inline. The matrix grows
+//! (`batch`); a lone scan from [`scan::PARALLEL_MIN_ROWS`] rows, and a pass whose rows times
+//! queries reach it, is split over up to 4 scoped threads. The text and payload of recently
+//! returned rows are kept in memory (`rows`), so a warm search does not touch SQLite. Smaller scans and scans filtered to one document run inline. The matrix grows
 //! with `Vec` growth; on glibc large reallocations are `mremap`s, so growth does not copy it.
 //! The scan must be built optimised: in an unoptimised `dev` build of the
 //! crate it is ~60x slower (100k rows: 480 ms vs 8 ms per query), so dev
@@ -65,6 +66,7 @@ mod dense;
 mod freshness;
 mod fusion;
 mod lexical;
+mod rows;
 mod scan;
 mod search;
 mod store;
@@ -81,7 +83,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use tokio::sync::{Mutex, RwLock};
 
@@ -111,6 +113,18 @@ struct Inner {
     freshness: freshness::Freshness,
     /// Concurrent full scans, coalesced into shared passes.
     scans: Arc<batch::ScanQueue>,
+    /// Advanced (under the write guard) with every change of `state`: keys `rows`.
+    epoch: AtomicU64,
+    /// Recently returned rows, so warm searches skip the SQLite fetch.
+    rows: rows::HotRows,
+}
+
+impl Inner {
+    /// Records that `state` (whose write guard the caller holds) now reflects `generation`.
+    fn advance(&self, generation: i64) {
+        self.generation.store(generation, Ordering::SeqCst);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 impl EmbeddedIndex {
@@ -137,6 +151,8 @@ impl EmbeddedIndex {
             generation: AtomicI64::new(generation),
             freshness: freshness::Freshness::new(path),
             scans: batch::ScanQueue::new(),
+            epoch: AtomicU64::new(0),
+            rows: rows::HotRows::new(),
         };
         Ok(Self { inner: Arc::new(inner) })
     }

@@ -96,11 +96,11 @@ impl TopN {
     pub fn push(&mut self, score: f32, row: usize) {
         if self.heap.len() < self.n {
             self.heap.push(Scored { score, row });
-        } else if let Some(worst) = self.heap.peek()
+        } else if let Some(mut worst) = self.heap.peek_mut()
             && score > worst.score
         {
-            self.heap.pop();
-            self.heap.push(Scored { score, row });
+            // Replacing the root sifts once, where pop + push would sift twice.
+            *worst = Scored { score, row };
         }
     }
 
@@ -208,16 +208,43 @@ const BATCH_BLOCK_ROWS: usize = 64;
 
 /// The best rows of every query of a batch, in one pass over the matrix: each block of rows
 /// is read from memory once and scored against the queries eight at a time, so concurrent
-/// searches share the memory traffic that bounds a lone scan. Best first, per query.
-pub fn top_n_many(data: &[u16], dim: usize, chapter_of: &[u32], queries: &[BatchQuery<'_>]) -> Vec<Vec<Scored>> {
-    let mut tops: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n)).collect();
-    if let Some(rows) = data.len().checked_div(dim) {
-        for start in (0..rows).step_by(BATCH_BLOCK_ROWS) {
-            let block = Block { data, dim, chapter_of, rows: (start, (start + BATCH_BLOCK_ROWS).min(rows)) };
+/// searches share the memory traffic that bounds a lone scan. Large passes split the rows
+/// across up to `threads` scoped threads, each with its own collectors, merged at the end.
+/// Best first, per query.
+pub fn top_n_many(
+    data: &[u16],
+    dim: usize,
+    chapter_of: &[u32],
+    queries: &[BatchQuery<'_>],
+    threads: usize,
+) -> Vec<Vec<Scored>> {
+    let rows = data.len().checked_div(dim).unwrap_or(0);
+    let threads = threads.clamp(1, 16);
+    let scan = |(start, end): (usize, usize)| {
+        let mut tops: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n)).collect();
+        for first in (start..end).step_by(BATCH_BLOCK_ROWS) {
+            let block = Block { data, dim, chapter_of, rows: (first, (first + BATCH_BLOCK_ROWS).min(end)) };
             score_groups(&block, queries, &mut tops);
         }
+        tops
+    };
+    if rows * queries.len() < PARALLEL_MIN_ROWS || threads == 1 {
+        return scan((0, rows)).into_iter().map(TopN::into_sorted).collect();
     }
-    tops.into_iter().map(TopN::into_sorted).collect()
+    let per = rows.div_ceil(threads);
+    let mut total: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n)).collect();
+    std::thread::scope(|scope| {
+        let scan = &scan;
+        let handles: Vec<_> =
+            (0..threads).map(|t| scope.spawn(move || scan((t * per, ((t + 1) * per).min(rows))))).collect();
+        for handle in handles {
+            let parts = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (top, part) in total.iter_mut().zip(parts) {
+                top.merge(part);
+            }
+        }
+    });
+    total.into_iter().map(TopN::into_sorted).collect()
 }
 
 /// A range of rows with what scoring them needs.
@@ -315,7 +342,7 @@ mod tests {
             .enumerate()
             .map(|(k, v)| BatchQuery { vector: v, n: 5 + k, chapter: (k % 2 == 0).then_some(1) })
             .collect();
-        for (query, found) in batch.iter().zip(top_n_many(&data, dim, &chapter_of, &batch)) {
+        for (query, found) in batch.iter().zip(top_n_many(&data, dim, &chapter_of, &batch, 1)) {
             let keep = |row: usize| query.chapter.is_none_or(|c| chapter_of[row] == c);
             let alone = top_n(&data, dim, query.vector, query.n, 1, &keep);
             assert_eq!(

@@ -1,7 +1,9 @@
 //! Read path: BM25 + dense candidates under one read guard, fusion, and
-//! hydration of the winners' text and payload.
+//! hydration of the winners' text and payload (hot rows from memory, the rest from SQLite).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tokio::sync::OwnedRwLockReadGuard;
 
@@ -9,6 +11,7 @@ use super::Inner;
 use super::dense::DenseState;
 use super::fusion::{self, Fused};
 use super::lexical::query_terms;
+use super::rows::Row;
 use super::scan::normalize;
 use crate::index::{IndexError, IndexHit, IndexQuery, SearchMode};
 
@@ -65,30 +68,27 @@ impl Inner {
         self.scans.scan(guard, vector, n, filter, self.threads).await
     }
 
-    /// Loads text/payload for the fused list, preserving its order, and fills
-    /// the cosine of hits that were not in the dense list.
+    /// Loads text/payload for the fused list (from the hot rows, else SQLite), preserving its
+    /// order, and fills the cosine of hits that were not in the dense list.
     async fn hydrate(
         &self,
         guard: &Guard,
         fused: Vec<Fused>,
         vector: Option<&[f32]>,
     ) -> Result<Vec<IndexHit>, IndexError> {
-        let pks: Vec<i64> = fused.iter().map(|f| f.pk).collect();
-        let mut rows: HashMap<i64, _> = self.store.hit_rows(&pks).await?.into_iter().map(|r| (r.0, r)).collect();
+        let rows = self.rows_of(fused.iter().map(|f| f.pk)).await?;
         let mut hits = Vec::with_capacity(fused.len());
         for f in fused {
-            let Some((_, chunk_id, document_id, chapter, text, payload)) = rows.remove(&f.pk) else {
+            let Some(row) = rows.get(&f.pk) else {
                 return Err(self.store.corrupt(format!("chunk row {} missing from `chunks`", f.pk)));
             };
-            let payload = serde_json::from_str(&payload)
-                .map_err(|e| self.store.corrupt(format!("payload of chunk `{chunk_id}`: {e}")))?;
             let cosine = f.dense.map(|(c, _)| c).or_else(|| vector.and_then(|v| guard.cosine(f.pk, v)));
             hits.push(IndexHit {
-                chunk_id,
-                document_id,
-                chapter,
-                text,
-                payload,
+                chunk_id: row.chunk_id.clone(),
+                document_id: row.document_id.clone(),
+                chapter: row.chapter.clone(),
+                text: row.text.clone(),
+                payload: row.payload.clone(),
                 score: f.score,
                 bm25: f.bm25.map(|(s, _)| s),
                 bm25_rank: f.bm25.map(|(_, r)| r),
@@ -97,6 +97,33 @@ impl Inner {
             });
         }
         Ok(hits)
+    }
+
+    /// The rows `pks` of the current state (the caller holds its read guard): hot rows from
+    /// memory, the rest fetched from SQLite in one query and kept.
+    async fn rows_of(&self, pks: impl Iterator<Item = i64>) -> Result<HashMap<i64, Arc<Row>>, IndexError> {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        for pk in pks {
+            match self.rows.get(epoch, pk) {
+                Some(row) => drop(found.insert(pk, row)),
+                None => missing.push(pk),
+            }
+        }
+        metrics::counter!("docent_cache_hits_total", "cache" => "index_rows").increment(found.len() as u64);
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        metrics::counter!("docent_cache_misses_total", "cache" => "index_rows").increment(missing.len() as u64);
+        for (pk, chunk_id, document_id, chapter, text, payload) in self.store.hit_rows(&missing).await? {
+            let payload = serde_json::from_str(&payload)
+                .map_err(|e| self.store.corrupt(format!("payload of chunk `{chunk_id}`: {e}")))?;
+            let row = Arc::new(Row { chunk_id, document_id, chapter, text, payload });
+            self.rows.insert(epoch, pk, Arc::clone(&row));
+            found.insert(pk, row);
+        }
+        Ok(found)
     }
 }
 

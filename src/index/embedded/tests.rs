@@ -258,3 +258,25 @@ async fn concurrent_readers_never_see_mixed_versions() {
     let versions = index.versions().await.unwrap();
     assert_eq!((versions["d1"].as_str(), versions["d2"].as_str()), ("150", "149"));
 }
+
+#[tokio::test]
+async fn a_changed_chunk_is_never_served_from_the_hot_rows_of_its_old_version() {
+    // Arrange: c1 (the last rowid) is searched once, so its row is hot.
+    let (dir, index) = sample().await;
+    let beach = || query("", Some(vec![0.0, 0.0, 1.0]), SearchMode::Dense);
+    assert_eq!(index.search(&beach()).await.unwrap()[0].text, "Southern California has beaches.");
+
+    // Act: delete it and add another chunk, which SQLite gives the freed rowid.
+    index.delete_document("c").await.unwrap();
+    let d = vec![chunk("d", "d1", "ch3", "Northern lights glow.", vec![0.0, 0.0, 1.0])];
+    index.replace_document("d", "v1", d).await.unwrap();
+
+    // Assert: the new row, in this index and after a write by another process.
+    let hit = index.search(&beach()).await.unwrap().remove(0);
+    assert_eq!((hit.chunk_id.as_str(), hit.text.as_str()), ("d1", "Northern lights glow."));
+    let other = open(&dir).await;
+    let d = vec![chunk("d", "d1", "ch3", "Aurora, rewritten elsewhere.", vec![0.0, 0.0, 1.0])];
+    other.replace_document("d", "v2", d).await.unwrap();
+    let hit = index.search(&beach()).await.unwrap().remove(0);
+    assert_eq!(hit.text, "Aurora, rewritten elsewhere.");
+}

@@ -106,7 +106,7 @@ impl Inner {
         let (fresh, generation) = load_consistent(&self.store).await?;
         let mut state = self.state.write().await;
         *state = fresh;
-        self.generation.store(generation, Ordering::SeqCst);
+        self.advance(generation);
         self.freshness.checked(stamp);
         tracing::info!(location = %self.store.location, generation, "index reloaded after an outside write");
         Ok(())
@@ -134,7 +134,7 @@ impl Inner {
                 let generation = self.store.bump_generation(&mut tx).await?;
                 let mut state = self.state.write().await;
                 tx.commit().await.map_err(|e| self.store.err("commit model", e))?;
-                self.generation.store(generation, Ordering::SeqCst);
+                self.advance(generation);
                 // No model means no chunks (see `load_state`/`clear`).
                 *state = DenseState::new(dimension);
                 tracing::info!(model = model_id, dimension, "index embedding model recorded");
@@ -165,7 +165,7 @@ impl Inner {
             let mut state = self.state.write().await;
             tx.commit().await.map_err(|e| self.store.err("commit document", e))?;
             state.apply(update);
-            self.generation.store(generation, Ordering::SeqCst);
+            self.advance(generation);
         }
         tracing::debug!(
             document_id,
@@ -214,7 +214,7 @@ impl Inner {
         let mut state = self.state.write().await;
         tx.commit().await.map_err(|e| self.store.err("commit clear", e))?;
         *state = DenseState::new(0);
-        self.generation.store(generation, Ordering::SeqCst);
+        self.advance(generation);
         tracing::info!(location = %self.store.location, "index cleared");
         Ok(())
     }
