@@ -18,7 +18,7 @@ use crate::embed::EmbedError;
 use crate::http::client_ip::TrustedProxies;
 use crate::http::limits::RateLimitPolicy;
 use crate::http::server::{ServeOptions, serve};
-use crate::http::{AppState, Lifecycle, admin_app, app};
+use crate::http::{AppState, Lifecycle, Services, admin_app, app};
 use crate::index::IndexError;
 use crate::ingest::jobs::JobRunner;
 use crate::ingest::sync::SyncOptions;
@@ -102,7 +102,7 @@ impl Application {
         access.spawn_usage_flusher();
         let settings = Arc::new(settings);
         let settings_ref = settings.clone();
-        let state = AppState {
+        let state = AppState::new(Services {
             settings,
             db: components.db.clone(),
             lifecycle: Arc::new(Lifecycle::default()),
@@ -118,7 +118,7 @@ impl Application {
             trusted_proxies,
             quotas,
             translations,
-        };
+        });
         let router = app(state.clone(), extra);
         crate::memory::release_free();
         Ok(Self { listener, admin, state, router })

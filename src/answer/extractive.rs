@@ -2,7 +2,7 @@
 //! question (embedding similarity plus lexical overlap), cites each, and scores how well the
 //! book supports an answer at all — below the calibrated threshold the question is refused.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::citations::Citation;
@@ -12,6 +12,30 @@ use crate::retrieve::SearchHit;
 
 /// Sentence embeddings kept between questions (chunks repeat across questions).
 const CACHE_LIMIT: usize = 20_000;
+
+/// Analysed chunk texts kept between questions (S3-FIFO, `quick_cache`).
+const ANALYSED_LIMIT: usize = 4096;
+
+/// A chunk's text as the scorer reads it: its sentences with their content words, and the
+/// content words of the whole chunk. Kept per distinct text, because splitting and stemming
+/// the sentences of four chunks on every question was a tenth of a chat turn's CPU.
+struct Analysed {
+    sentences: Vec<(String, HashSet<String>)>,
+    terms: HashSet<String>,
+}
+
+impl Analysed {
+    fn of(text: &str) -> Self {
+        let sentences = sentences(text)
+            .into_iter()
+            .map(|s| {
+                let terms = content_terms(&s);
+                (s, terms)
+            })
+            .collect();
+        Self { sentences, terms: content_terms(text) }
+    }
+}
 
 /// Tunables, calibrated on the squad-dev set (see `tests/answers/calibration.rs`).
 #[derive(Debug, Clone, Copy)]
@@ -62,16 +86,33 @@ struct Candidate {
     score: f32,
 }
 
-#[derive(Debug)]
 pub struct Extractive {
     embedder: Arc<dyn Embedder>,
     params: ExtractiveParams,
     cache: Mutex<HashMap<String, Arc<Vec<f32>>>>,
+    analysed: quick_cache::sync::Cache<String, Arc<Analysed>>,
+}
+
+impl std::fmt::Debug for Extractive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extractive").field("embedder", &self.embedder).field("params", &self.params).finish()
+    }
 }
 
 impl Extractive {
     pub fn new(embedder: Arc<dyn Embedder>, params: ExtractiveParams) -> Self {
-        Self { embedder, params, cache: Mutex::new(HashMap::new()) }
+        let analysed = quick_cache::sync::Cache::new(ANALYSED_LIMIT);
+        Self { embedder, params, cache: Mutex::new(HashMap::new()), analysed }
+    }
+
+    /// `text` split and stemmed, from the cache when seen before.
+    fn analyse(&self, text: &str) -> Arc<Analysed> {
+        if let Some(found) = self.analysed.get(text) {
+            return found;
+        }
+        let analysed = Arc::new(Analysed::of(text));
+        self.analysed.insert(text.to_owned(), Arc::clone(&analysed));
+        analysed
     }
 
     pub fn params(&self) -> ExtractiveParams {
@@ -93,8 +134,9 @@ impl Extractive {
         refuse_below: f32,
     ) -> Result<Draft, EmbedError> {
         let hits = &hits[..hits.len().min(self.params.chunks)];
-        let candidates = self.score_sentences(question, hits, vector).await?;
-        let signals = signals(question, hits, &candidates);
+        let analysed: Vec<Arc<Analysed>> = hits.iter().map(|hit| self.analyse(&hit.text)).collect();
+        let candidates = self.score_sentences(question, hits, &analysed, vector).await?;
+        let signals = signals(question, hits, &analysed, &candidates);
         let supported = signals.support >= refuse_below;
         if !supported {
             return Ok(Draft { text: String::new(), citations: Vec::new(), signals, supported });
@@ -122,12 +164,13 @@ impl Extractive {
         &self,
         question: &str,
         hits: &[SearchHit],
+        analysed: &[Arc<Analysed>],
         vector: Option<&[f32]>,
     ) -> Result<Vec<Candidate>, EmbedError> {
         let mut candidates: Vec<Candidate> = Vec::new();
-        for (h, hit) in hits.iter().enumerate() {
-            for (position, text) in sentences(&hit.text).into_iter().enumerate() {
-                candidates.push(Candidate { hit: h, position, text, cosine: 0.0, score: 0.0 });
+        for (h, chunk) in analysed.iter().enumerate() {
+            for (position, (text, _)) in chunk.sentences.iter().enumerate() {
+                candidates.push(Candidate { hit: h, position, text: text.clone(), cosine: 0.0, score: 0.0 });
             }
         }
         let texts: Vec<String> = candidates.iter().map(|c| c.text.clone()).collect();
@@ -139,7 +182,7 @@ impl Extractive {
         let terms = content_terms(question);
         for (c, v) in candidates.iter_mut().zip(&vectors) {
             c.cosine = dot(&query, v);
-            let lexical = overlap(&terms, &content_terms(&c.text));
+            let lexical = overlap(&terms, &analysed[c.hit].sentences[c.position].1);
             let chunk = hits[c.hit].cosine.unwrap_or(0.0);
             c.score = 0.5 * c.cosine + 0.35 * lexical + 0.15 * chunk - 0.02 * c.hit as f32;
         }
@@ -201,11 +244,13 @@ fn pick(mut candidates: Vec<Candidate>, n: usize) -> Vec<Candidate> {
     chosen
 }
 
-fn signals(question: &str, hits: &[SearchHit], candidates: &[Candidate]) -> Signals {
+fn signals(question: &str, hits: &[SearchHit], analysed: &[Arc<Analysed>], candidates: &[Candidate]) -> Signals {
     let top_cosine = hits.iter().filter_map(|h| h.cosine).fold(0.0_f32, f32::max);
     let sentence_cosine = candidates.iter().map(|c| c.cosine).fold(0.0_f32, f32::max);
-    let all_text: String = hits.iter().map(|h| h.text.as_str()).collect::<Vec<_>>().join(" ");
-    let coverage = overlap(&content_terms(question), &content_terms(&all_text));
+    // The share of the question's content words found in any of the chunks.
+    let question = content_terms(question);
+    let found = question.iter().filter(|t| analysed.iter().any(|a| a.terms.contains(*t))).count();
+    let coverage = if question.is_empty() { 0.0 } else { found as f32 / question.len() as f32 };
     let support = (0.4 * top_cosine + 0.3 * sentence_cosine + 0.3 * coverage).clamp(0.0, 1.0);
     Signals { top_cosine, sentence_cosine, coverage, support }
 }

@@ -42,9 +42,35 @@ use crate::index::VectorIndex;
 use crate::ingest::jobs::JobRunner;
 use crate::retrieve::Retriever;
 
-/// State shared by every handler. Cheap to clone.
+/// State shared by every handler: one `Arc`, so the clone each extractor and middleware makes
+/// is one reference count, not one per service. Reads go through `Deref`; a test that swaps a
+/// service gets its own copy (`DerefMut` is copy-on-write).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut Services {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Clone)]
+pub struct Services {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub lifecycle: Arc<Lifecycle>,

@@ -92,7 +92,7 @@ async fn serve_with(app: &TestApp, model: Option<Arc<MeteredModel>>, clock: Cloc
     };
     let budgets = QuotaSettings { anonymous_daily_tokens: 1000, ..QuotaSettings::default() };
     state.quotas = QuotaService::new(state.db.clone(), budgets).with_clock(clock);
-    (serve_state(state.clone()).await, state.quotas)
+    (serve_state(state.clone()).await, state.quotas.clone())
 }
 
 async fn ask(base: &str) -> reqwest::Response {
