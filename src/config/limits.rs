@@ -34,7 +34,14 @@ impl Default for RateLimitSettings {
             enabled: true,
             signed_in_per_minute: 100,
             anonymous_per_minute: 20,
-            routes: ["/api/v1/auth/signin=10", "/api/v1/auth/signup=5", "/api/v1/chat=10"].map(String::from).into(),
+            routes: [
+                "/api/v1/auth/signin=10",
+                "/api/v1/auth/signup=5",
+                "/api/v1/chat=10",
+                "/api/v1/chapters/{id}/translations=6",
+            ]
+            .map(String::from)
+            .into(),
             exempt: ["/health*", "/metrics"].map(String::from).into(),
         }
     }

@@ -517,7 +517,7 @@ pub const VARS: &[Var] = &[
         "rate_limit.routes",
         "DOCENT_RATE_LIMIT__ROUTES",
         Kind::List,
-        "/api/v1/auth/signin=10,/api/v1/auth/signup=5,/api/v1/chat=10",
+        "/api/v1/auth/signin=10,/api/v1/auth/signup=5,/api/v1/chat=10,/api/v1/chapters/{id}/translations=6",
         "Extra per-route limits as ROUTE=N (route template, requests per minute per caller), counted on top of the caller's limit.",
     ),
     var(

@@ -2,8 +2,8 @@
 //! is set aside whole; in the body, fenced code blocks, HTML comments, MDX `import`/`export`
 //! statements, table delimiter rows and link reference definitions become one placeholder
 //! token each (`⟦P7⟧`), admonition fences keep their `:::kind`, and prose lines go through the
-//! inline scanner ([`super::inline`]). Headings are rewritten as `## text` with their anchor set
-//! aside: the anchor the ingested chapter's deep links use (explicit `{#id}`, else the
+//! inline scanner ([`super::inline`]). Headings (ATX, and setext ones as ATX) are rewritten as
+//! `## text` with their anchor set aside: the anchor the ingested chapter's deep links use (explicit `{#id}`, else the
 //! github-slugger slug), appended as `{#anchor}` to the translated heading.
 
 use pulldown_cmark::{Event, Options, Parser};
@@ -83,6 +83,10 @@ impl Protector {
         if let Some(line) = self.heading(text) {
             return (line, 1);
         }
+        if let Some((used, level)) = setext(raw, i) {
+            let title = raw[i..i + used - 1].iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+            return (self.titled(level, &title), used);
+        }
         let indent = text.len() - text.trim_start().len();
         if text[indent..].starts_with(":::") {
             let end = text[indent..].find(char::is_whitespace).map_or(text.len(), |e| indent + e);
@@ -119,15 +123,70 @@ impl Protector {
     /// An ATX heading, as `#… protected text`, with its anchor.
     fn heading(&mut self, text: &str) -> Option<Line> {
         let level = heading_level(text)?;
-        let rest = text.trim_start()[level..].trim();
+        Some(self.titled(level, text.trim_start()[level..].trim()))
+    }
+
+    /// A heading of `level` whose text (with any `{#id}`) is `rest`, as an ATX line.
+    fn titled(&mut self, level: usize, rest: &str) -> Line {
         let (title, explicit) = split_heading_id(rest);
         let title = strip_closing_hashes(title);
         let anchor = explicit.unwrap_or_else(|| self.slugger.slug(&plain_text(title)));
         let mut placeholders = Vec::new();
         let protected = self.inline(title, &mut placeholders);
         let text = format!("{} {protected}", "#".repeat(level)).trim_end().to_owned();
-        Some(Line { text, heading: Some(Heading { level, anchor }), placeholders })
+        Line { text, heading: Some(Heading { level, anchor }), placeholders }
     }
+}
+
+/// A setext heading starting at `raw[i]` (a paragraph over a `===` or `---` underline, as
+/// CommonMark and the ingest loader read it): the raw lines it spans, underline included, and
+/// its level. It is rewritten as an ATX heading, which renders the same and carries `{#anchor}`.
+fn setext(raw: &[&str], i: usize) -> Option<(usize, usize)> {
+    if i > 0 && !raw[i - 1].trim().is_empty() {
+        return None; // inside a paragraph that started earlier
+    }
+    let mut j = i;
+    loop {
+        let line = raw.get(j)?;
+        if j > i
+            && let Some(level) = underline(line)
+        {
+            return Some((j - i + 1, level));
+        }
+        if !is_paragraph_text(line) {
+            return None;
+        }
+        j += 1;
+    }
+}
+
+/// `===` (level 1) or `---` (level 2), indented at most three spaces.
+fn underline(line: &str) -> Option<usize> {
+    let trimmed = line.trim_start_matches(' ');
+    if line.len() - trimmed.len() > 3 {
+        return None;
+    }
+    let run = trimmed.trim_end();
+    match run.as_bytes().first()? {
+        b'=' if run.bytes().all(|b| b == b'=') => Some(1),
+        b'-' if run.bytes().all(|b| b == b'-') => Some(2),
+        _ => None,
+    }
+}
+
+/// A line that can belong to a plain paragraph (not blank, not a list item, quote, table row,
+/// HTML, admonition, fence or heading).
+fn is_paragraph_text(line: &str) -> bool {
+    let trimmed = line.trim_start_matches(' ');
+    if trimmed.trim().is_empty() || line.len() - trimmed.len() > 3 {
+        return false;
+    }
+    let ordered = trimmed.trim_start_matches(|c: char| c.is_ascii_digit());
+    let list = ["- ", "* ", "+ "].iter().any(|m| trimmed.starts_with(m))
+        || (ordered.len() < trimmed.len() && (ordered.starts_with(". ") || ordered.starts_with(") ")));
+    let block = ['#', '>', '|', '<'].iter().any(|c| trimmed.starts_with(*c))
+        || [":::", "```", "~~~"].iter().any(|m| trimmed.starts_with(m));
+    !list && !block
 }
 
 /// The level of an ATX heading line (`## Title`: 2), indented at most three spaces.

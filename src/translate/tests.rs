@@ -56,6 +56,43 @@ fn headings_keep_their_original_anchors_including_explicit_ids_and_duplicates() 
 }
 
 #[test]
+fn setext_headings_become_anchored_headings_and_count_towards_duplicate_slugs() {
+    let source = "Setup
+=====
+
+text
+still text
+---
+
+Setup
+-----
+
+- a list item
+---
+
+Many
+lines
+===
+";
+    let protected = Protected::new(source, &[]);
+    let headings: Vec<(&str, usize, &str)> = protected
+        .lines
+        .iter()
+        .filter_map(|l| l.heading.as_ref().map(|h| (l.text.as_str(), h.level, h.anchor.as_str())))
+        .collect();
+    // "text\nstill text" over `---` is a two-line setext heading; the list item's `---` is a rule.
+    assert_eq!(
+        headings,
+        [
+            ("# Setup", 1, "setup"),
+            ("## text still text", 2, "text-still-text"),
+            ("## Setup", 2, "setup-1"),
+            ("# Many lines", 1, "many-lines")
+        ]
+    );
+}
+
+#[test]
 fn a_long_chapter_is_cut_at_headings_and_paragraphs_within_the_budget() {
     let paragraph = "word ".repeat(30);
     let source: String = (1..=6).map(|i| format!("## Part {i}\n\n{paragraph}\n\n{paragraph}\n\n")).collect();

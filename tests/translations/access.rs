@@ -1,6 +1,6 @@
 //! Who may translate and read what: readers only (401 anonymous, 403 keys), a reader's own
 //! translations only (BOLA), body and language validation (422), unknown chapters (404), no
-//! model configured (503), and access that expires.
+//! model configured (503), access that expires, and the per-reader rate limit on requests.
 
 use chrono::{Duration, Utc};
 use serde_json::json;
@@ -38,6 +38,22 @@ async fn anonymous_callers_are_401_and_api_keys_403() {
     assert_problem(anonymous, 401, "unauthenticated").await;
     assert_problem(keyed, 403, "forbidden").await;
     assert_problem(keyed_read, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn a_reader_asking_for_a_seventh_translation_within_a_minute_is_429_by_default() {
+    let (app, _stub, _book) = translating_app().await;
+    let ada = signup(&app, "ada@example.com").await;
+    let id = chapter_id(&app, "01-robots/01-nodes.md").await;
+    for _ in 0..6 {
+        assert_eq!(request(&app, &ada, &id, json!({"language": "ur"})).await.status(), 200);
+    }
+
+    let seventh = request(&app, &ada, &id, json!({"language": "ur"})).await;
+
+    assert!(seventh.headers().contains_key("retry-after"));
+    assert_problem(seventh, 429, "rate_limited").await;
+    assert_eq!(read(&app, &ada, &id, "ur").await.status(), 200, "reading is not limited by it");
 }
 
 #[tokio::test]

@@ -35,6 +35,7 @@ async fn code_links_markup_front_matter_and_glossary_survive_while_prose_and_hea
             "# NODES {#nodes}",
             "## WRITING A NODE {#writing-a-node}",
             "## WRITING A NODE {#writing-a-node-1}",
+            "## RUNNING A NODE {#running-a-node}",
             "### PARAMETERS {#params}"
         ]
     );

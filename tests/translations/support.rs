@@ -14,7 +14,7 @@ use crate::common::{TestApp, spawn_app_with};
 use crate::stub::TranslatorStub;
 
 /// The chapter every test translates: front matter, code, links, JSX, a table, an admonition,
-/// a glossary term, a repeated heading and an explicit heading id.
+/// a glossary term, a repeated heading, a setext heading and an explicit heading id.
 pub const NODES: &str = r#"---
 title: Nodes
 sidebar_position: 1
@@ -40,6 +40,11 @@ node = rclpy.create_node("talker")
 ## Writing a node
 
 The same title again, so its anchor is numbered.
+
+Running a node
+--------------
+
+Start it with `ros2 run`.
 
 ### Parameters {#params}
 
