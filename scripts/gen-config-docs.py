@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Regenerates the README configuration table, the grouped tables of the user guide's
 configuration reference (docs/configuration/settings.md) and the two .env example files from
-src/config/vars.rs (the registry). `tests/config` fails when they drift; run this to fix them."""
+src/config/vars/ (the registry). `tests/config` fails when they drift; run this to fix them."""
 import re
 import pathlib
 
 root = pathlib.Path(__file__).resolve().parent.parent
-src = (root / "src/config/vars.rs").read_text()
+src = "".join((root / "src/config/vars" / f"{part}.rs").read_text() for part in ("core", "answers", "translate"))
 KIND = r'(Kind::\w+(?:\s*\{[^}]*\}|\(&\[[^\]]*\]\))?|BOOL|SECS)'
 VARS = re.findall(r'var\(\s*"([^"]+)",\s*"([^"]+)",\s*' + KIND + r',\s*"([^"]*)",\s*"((?:[^"\\]|\\.)*)",?\s*\)', src)
 

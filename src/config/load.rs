@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::Settings;
-use super::vars::{Kind, VARS, Var, by_key};
+use super::vars::{Kind, Var, all, by_key};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -65,7 +65,7 @@ pub fn load(options: &LoadOptions) -> Result<Settings, ConfigError> {
     if let Some((path, _explicit)) = options.file() {
         merge_file(&mut tree, &path)?;
     }
-    for var in VARS {
+    for var in all() {
         if let Some(raw) = options.env.get(var.env)
             && let Some(value) = parse_env(var, raw)?
         {
@@ -115,11 +115,8 @@ fn flatten(value: &Value, prefix: String, out: &mut Vec<(String, Value)>) {
 
 fn unknown_key_message(key: &str) -> String {
     let section = key.rsplit_once('.').map(|(s, _)| s).unwrap_or("");
-    let known: Vec<&str> = VARS
-        .iter()
-        .filter(|v| v.key.rsplit_once('.').map(|(s, _)| s).unwrap_or("") == section)
-        .map(|v| v.key)
-        .collect();
+    let known: Vec<&str> =
+        all().filter(|v| v.key.rsplit_once('.').map(|(s, _)| s).unwrap_or("") == section).map(|v| v.key).collect();
     format!("unknown key `{key}`; known keys here: {}", known.join(", "))
 }
 

@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 use common::env;
-use docent::config::{LoadOptions, LogFormat, load, vars::VARS};
+use docent::config::{LoadOptions, LogFormat, load, vars};
 
 fn load_env(pairs: &[(&str, &str)]) -> Result<docent::config::Settings, docent::config::ConfigError> {
     load(&LoadOptions { config_path: None, env: env(pairs) })
@@ -137,7 +137,7 @@ fn every_setting_has_a_registry_entry_and_every_entry_a_setting() {
     let tree = docent::config::Settings::default().effective_json();
     let mut leaves = Vec::new();
     collect_leaves(&tree, String::new(), &mut leaves);
-    let mut keys: Vec<&str> = VARS.iter().map(|v| v.key).collect();
+    let mut keys: Vec<&str> = vars::all().map(|v| v.key).collect();
     keys.sort_unstable();
     leaves.sort();
     assert_eq!(leaves, keys);
@@ -157,7 +157,7 @@ fn collect_leaves(value: &serde_json::Value, prefix: String, out: &mut Vec<Strin
 #[test]
 fn the_readme_the_guide_and_env_examples_list_exactly_the_registered_variables() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut expected: Vec<String> = VARS.iter().map(|v| v.env.to_owned()).collect();
+    let mut expected: Vec<String> = vars::all().map(|v| v.env.to_owned()).collect();
     expected.push("DOCENT_CONFIG".into());
     let mut want = expected.clone();
     want.sort();

@@ -97,9 +97,10 @@ impl TopN {
         if self.heap.len() < self.n {
             self.heap.push(Scored { score, row });
         } else if let Some(mut worst) = self.heap.peek_mut()
-            && score > worst.score
+            && (Scored { score, row }) < *worst
         {
-            // Replacing the root sifts once, where pop + push would sift twice.
+            // Better by the full order (a tie goes to the lower row), so merged collectors keep
+            // what one sequential scan keeps. Replacing the root sifts once, not twice.
             *worst = Scored { score, row };
         }
     }
@@ -329,8 +330,9 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_finds_what_each_query_finds_alone() {
-        let (dim, rows) = (20, 1000);
+    fn a_batch_finds_what_each_query_finds_alone_on_one_thread_or_split_over_three() {
+        // 4,000 rows × 11 queries reaches PARALLEL_MIN_ROWS, so three threads split the pass.
+        let (dim, rows) = (20, 4000);
         let values: Vec<f32> = (0..rows * dim).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
         let mut data = Vec::new();
         half::extend_f16(&mut data, &values);
@@ -342,13 +344,16 @@ mod tests {
             .enumerate()
             .map(|(k, v)| BatchQuery { vector: v, n: 5 + k, chapter: (k % 2 == 0).then_some(1) })
             .collect();
-        for (query, found) in batch.iter().zip(top_n_many(&data, dim, &chapter_of, &batch, 1)) {
-            let keep = |row: usize| query.chapter.is_none_or(|c| chapter_of[row] == c);
-            let alone = top_n(&data, dim, query.vector, query.n, 1, &keep);
-            assert_eq!(
-                found.iter().map(|s| s.row).collect::<Vec<_>>(),
-                alone.iter().map(|s| s.row).collect::<Vec<_>>()
-            );
+        for threads in [1, 3] {
+            for (query, found) in batch.iter().zip(top_n_many(&data, dim, &chapter_of, &batch, threads)) {
+                let keep = |row: usize| query.chapter.is_none_or(|c| chapter_of[row] == c);
+                let alone = top_n(&data, dim, query.vector, query.n, 1, &keep);
+                assert_eq!(
+                    found.iter().map(|s| s.row).collect::<Vec<_>>(),
+                    alone.iter().map(|s| s.row).collect::<Vec<_>>(),
+                    "{threads} thread(s)"
+                );
+            }
         }
     }
 

@@ -1,0 +1,112 @@
+//! Settings of chapter translations: the shared cache, each reader's access and the translator's budget.
+
+use super::{BOOL, Kind, Var, var};
+
+pub const VARS: &[Var] = &[
+    var(
+        "translate.glossary",
+        "DOCENT_TRANSLATE__GLOSSARY",
+        Kind::List,
+        "(none)",
+        "Comma-separated terms kept as-is in translations (matched case-insensitively as whole words), e.g. ROS 2 node,Gazebo.",
+    ),
+    var(
+        "translate.expiry_days",
+        "DOCENT_TRANSLATE__EXPIRY_DAYS",
+        Kind::Int { min: 1, max: 3650 },
+        "30",
+        "Days a reader's translation request grants access to it; a new request renews it.",
+    ),
+    var(
+        "translate.section_chars",
+        "DOCENT_TRANSLATE__SECTION_CHARS",
+        Kind::Int { min: 500, max: 200_000 },
+        "6000",
+        "Budget of one translation call, in characters of Markdown (code and URLs count as a few characters each).",
+    ),
+    var(
+        "translate.parallel_sections",
+        "DOCENT_TRANSLATE__PARALLEL_SECTIONS",
+        Kind::Int { min: 1, max: 16 },
+        "2",
+        "Sections of one chapter translated at the same time.",
+    ),
+    var(
+        "security.trusted_proxies",
+        "DOCENT_TRUSTED_PROXIES",
+        Kind::List,
+        "(none)",
+        "IPs or CIDR blocks of reverse proxies whose X-Forwarded-For names the client (e.g. 10.0.0.0/8); others' is ignored.",
+    ),
+    var("metrics.enabled", "DOCENT_METRICS__ENABLED", BOOL, "true", "Serve Prometheus metrics at GET /metrics."),
+    var(
+        "metrics.addr",
+        "DOCENT_METRICS__ADDR",
+        Kind::Text,
+        "(none)",
+        "Serve /metrics on this separate admin address (e.g. 127.0.0.1:9100) instead of the public port.",
+    ),
+    var(
+        "api_docs.enabled",
+        "DOCENT_API_DOCS__ENABLED",
+        BOOL,
+        "true",
+        "Serve the OpenAPI 3.1 document at GET /openapi.json and the browsable API docs at GET /docs.",
+    ),
+    var(
+        "check.min_free_disk_percent",
+        "DOCENT_CHECK__MIN_FREE_DISK_PERCENT",
+        Kind::Float { min: 0.0, max: 100.0 },
+        "10",
+        "`docent check` fails when the data directory's file system has less free space than this.",
+    ),
+    var(
+        "check.max_backup_age_hours",
+        "DOCENT_CHECK__MAX_BACKUP_AGE_HOURS",
+        Kind::Int { min: 0, max: 8760 },
+        "26",
+        "`docent check` fails when the newest backup in $DOCENT_DATA_DIR/backups is older; 0 skips the backup item.",
+    ),
+    var(
+        "check.timeout_ms",
+        "DOCENT_CHECK__TIMEOUT_MS",
+        Kind::Int { min: 100, max: 120_000 },
+        "5000",
+        "Timeout of each network probe of `docent check` (database, LLM providers).",
+    ),
+    var(
+        "backup.dir",
+        "DOCENT_BACKUP__DIR",
+        Kind::Text,
+        "$DOCENT_DATA_DIR/backups",
+        "Folder of the backup archives written by `docent backup create` and read by list, verify and prune.",
+    ),
+    var(
+        "backup.keep_daily",
+        "DOCENT_BACKUP__KEEP_DAILY",
+        Kind::Int { min: 0, max: 3650 },
+        "7",
+        "`docent backup prune` keeps the newest backup of each of this many most recent days that have one.",
+    ),
+    var(
+        "backup.keep_weekly",
+        "DOCENT_BACKUP__KEEP_WEEKLY",
+        Kind::Int { min: 0, max: 520 },
+        "4",
+        "`docent backup prune` keeps the newest backup of each of this many most recent ISO weeks that have one.",
+    ),
+    var(
+        "backup.keep_monthly",
+        "DOCENT_BACKUP__KEEP_MONTHLY",
+        Kind::Int { min: 0, max: 1200 },
+        "12",
+        "`docent backup prune` keeps the newest backup of each of this many most recent months that have one.",
+    ),
+    var(
+        "backup.pg_bin_dir",
+        "DOCENT_BACKUP__PG_BIN_DIR",
+        Kind::Text,
+        "(PATH, then the newest /usr/lib/postgresql/*/bin)",
+        "Folder holding pg_dump and pg_restore for PostgreSQL backups; they must be at least the server's major version.",
+    ),
+];
