@@ -300,6 +300,11 @@ mod tests {
         for (k, got) in dot_many(&row, &refs).into_iter().enumerate() {
             assert!((got - portable_dot(&row, &queries[k])).abs() < 1e-5, "query {k}");
         }
+        // Small batches take the interleaved-step kernel (four steps at once for one query).
+        let [one, two] = [dot_many(&row, &[refs[0]]), dot_many(&row, &[refs[1], refs[2]])];
+        for (got, k) in [(one[0], 0), (two[0], 1), (two[1], 2)] {
+            assert!((got - portable_dot(&row, &queries[k])).abs() < 1e-5, "small batch, query {k}");
+        }
         #[cfg(target_arch = "x86_64")]
         if has_f16c() {
             // SAFETY: the CPU has AVX2, FMA and F16C; the queries are as long as the row.
