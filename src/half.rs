@@ -301,7 +301,7 @@ mod tests {
             assert!((got - portable_dot(&row, &queries[k])).abs() < 1e-5, "query {k}");
         }
         // Small batches take the interleaved-step kernel (four steps at once for one query).
-        let [one, two] = [dot_many(&row, &[refs[0]]), dot_many(&row, &[refs[1], refs[2]])];
+        let (one, two) = (dot_many(&row, &[refs[0]]), dot_many(&row, &[refs[1], refs[2]]));
         for (got, k) in [(one[0], 0), (two[0], 1), (two[1], 2)] {
             assert!((got - portable_dot(&row, &queries[k])).abs() < 1e-5, "small batch, query {k}");
         }
