@@ -107,7 +107,7 @@ async fn main() {
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "/tmp/docent-search-profile".into()));
     std::fs::create_dir_all(&dir).expect("index dir");
     let model = std::env::var("DOCENT_MODEL_DIR").unwrap_or_else(|_| "models/all-MiniLM-L6-v2".into());
-    let options = LocalEmbedderOptions { threads: 2, batch_size: 16 };
+    let options = LocalEmbedderOptions { threads: 2, batch_size: 16, ..LocalEmbedderOptions::default() };
     let embedder = Arc::new(LocalEmbedder::load(std::path::Path::new(&model), options).expect("model loads"));
     let fresh = !dir.join("index.db").exists();
     let index = EmbeddedIndex::open(&dir.join("index.db")).await.expect("index opens");

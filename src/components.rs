@@ -131,7 +131,9 @@ pub async fn load_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, Sta
 
 async fn load_local_embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, EmbedError> {
     let dir = settings.embed.model_dir.clone();
-    let options = LocalEmbedderOptions { threads: settings.embed.threads, batch_size: settings.embed.batch_size };
+    let embed = &settings.embed;
+    let options =
+        LocalEmbedderOptions { threads: embed.threads, batch_size: embed.batch_size, precision: embed.precision };
     let embedder = tokio::task::spawn_blocking(move || LocalEmbedder::load(&dir, options))
         .await
         .map_err(|e| EmbedError::Inference(format!("model loading task failed: {e}")))??;

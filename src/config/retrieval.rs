@@ -11,6 +11,7 @@ pub struct EmbedSettings {
     pub model_dir: PathBuf,
     pub threads: usize,
     pub batch_size: usize,
+    pub precision: crate::embed::Precision,
     pub provider: EmbedProvider,
     /// Model of a remote embedder; `None` uses the provider's default.
     pub remote_model: Option<String>,
@@ -68,6 +69,7 @@ impl Default for EmbedSettings {
             model_dir: PathBuf::from("models/all-MiniLM-L6-v2"),
             threads: 0,
             batch_size: 16,
+            precision: crate::embed::Precision::Auto,
             provider: EmbedProvider::Local,
             remote_model: None,
             dimension: None,

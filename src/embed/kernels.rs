@@ -5,16 +5,16 @@
 //! crate and ~85 for PyTorch's MKL), parallelised by splitting rows over the
 //! *current* rayon pool, so no second thread pool ever exists. The
 //! element-wise kernels (GELU, softmax, layer norm) are plain loops written so
-//! LLVM vectorises them; `multiversion!` compiles each one a second time with
-//! AVX2+FMA enabled and picks that copy at run time, because the crate itself is
-//! built for baseline x86-64 (SSE2). `exp` and `erf` are branch-free polynomial
+//! LLVM vectorises them; `multiversion!` compiles each one again with AVX-512 and
+//! with AVX2+FMA enabled and picks the widest copy the CPU runs, because the crate
+//! itself is built for baseline x86-64 (SSE2). `exp` and `erf` are branch-free polynomial
 //! approximations (Cephes `expf`, Eigen's rational `erf`), accurate to a few
 //! ulp, so that they vectorise instead of calling libm once per element.
 
 use rayon::prelude::*;
 
-/// Defines `$vis fn $name(args)` running `$body`, with a copy compiled for
-/// AVX2+FMA that is chosen at run time when the CPU has those features.
+/// Defines `$vis fn $name(args)` running `$body`, with copies compiled for AVX-512 and for
+/// AVX2+FMA, the widest the CPU has chosen at run time.
 macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $body:block) => {
         $(#[$m])*
@@ -23,9 +23,21 @@ macro_rules! multiversion {
             fn body($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+                fn avx512($($arg: $ty),*) {
+                    body($($arg),*)
+                }
                 #[target_feature(enable = "avx2,fma")]
                 fn avx2($($arg: $ty),*) {
                     body($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512vl")
+                    && std::is_x86_feature_detected!("avx512dq")
+                    && std::is_x86_feature_detected!("avx512bw")
+                {
+                    // SAFETY: the CPU supports these AVX-512 subsets (which imply AVX2 and FMA).
+                    return unsafe { avx512($($arg),*) };
                 }
                 if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
                     // SAFETY: the CPU supports AVX2 and FMA, checked just above.
@@ -106,10 +118,13 @@ pub(crate) unsafe fn matmul(
     }
 }
 
-/// A dense layer with its weight stored transposed (`n_in × n_out`, row-major).
+/// A dense layer with its weight stored transposed (`n_in × n_out`, row-major), in f32 or
+/// packed in bf16 for AMX (then `weight_t` is empty).
 pub(crate) struct Linear {
-    /// `n_in × n_out` weights.
+    /// `n_in × n_out` weights (empty once packed).
     pub weight_t: Vec<f32>,
+    /// The same weights in bf16 AMX tiles, when the model runs in bf16.
+    pub packed: Option<super::amx::Packed>,
     /// `n_out` biases.
     pub bias: Vec<f32>,
     /// Input width.
@@ -119,6 +134,19 @@ pub(crate) struct Linear {
 }
 
 impl Linear {
+    /// Moves the weights to bf16 AMX tiles (freeing the f32 copy); false, leaving the layer in
+    /// f32, when its shape does not fit whole tiles.
+    pub(crate) fn pack_bf16(&mut self) -> bool {
+        match super::amx::Packed::new(&self.weight_t, self.n_in, self.n_out) {
+            Some(packed) => {
+                self.packed = Some(packed);
+                self.weight_t = Vec::new();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// `out (rows × n_out) = x (rows × n_in) · W^T + b` on the current rayon pool. Many rows
     /// (ingestion batches) are split into row blocks; few rows (queries) are split by output
     /// columns instead, because sgemm packs the whole weight operand once per call: row blocks
@@ -129,6 +157,9 @@ impl Linear {
         assert_eq!(out.len(), rows * self.n_out, "linear output shape");
         if rows == 0 {
             return;
+        }
+        if let Some(packed) = &self.packed {
+            return super::amx::linear(packed, &self.bias, x, rows, out, threads);
         }
         let lhs = |offset: usize| View { ptr: x[offset..].as_ptr(), row_stride: self.n_in, col_stride: 1 };
         if rows < COLUMN_SPLIT_MAX_ROWS && threads > 1 {

@@ -16,7 +16,7 @@
 
 use super::bert::{Bert, BertConfig};
 use super::coalesce::{self, QueryQueue};
-use super::{EmbedError, EmbedKind, Embedder};
+use super::{EmbedError, EmbedKind, Embedder, Precision};
 use rayon::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -44,11 +44,13 @@ pub struct LocalEmbedderOptions {
     pub threads: usize,
     /// Texts per forward pass.
     pub batch_size: usize,
+    /// Arithmetic of the dense layers.
+    pub precision: Precision,
 }
 
 impl Default for LocalEmbedderOptions {
     fn default() -> Self {
-        Self { threads: 0, batch_size: 16 }
+        Self { threads: 0, batch_size: 16, precision: Precision::Auto }
     }
 }
 
@@ -66,6 +68,8 @@ struct Inner {
     counter: Tokenizer,
     pool: rayon::ThreadPool,
     threads: usize,
+    /// `Auto` resolved: what the dense layers actually run in.
+    precision: Precision,
 }
 
 /// all-MiniLM-L6-v2 (or another mean-pooled BERT sentence-transformer) on the CPU.
@@ -85,6 +89,7 @@ impl std::fmt::Debug for LocalEmbedder {
             .field("dir", &self.dir)
             .field("threads", &self.inner.threads)
             .field("batch_size", &self.batch_size)
+            .field("precision", &self.inner.precision)
             .finish_non_exhaustive()
     }
 }
@@ -116,13 +121,17 @@ fn load_tokenizers(dir: &Path, max_tokens: usize) -> Result<(Tokenizer, Tokenize
     Ok((encoder, counter))
 }
 
-fn load_model(dir: &Path) -> Result<Bert, EmbedError> {
+fn load_model(dir: &Path, precision: Precision) -> Result<Bert, EmbedError> {
     let path = dir.join("config.json");
     let text = std::fs::read_to_string(&path).map_err(|e| load_err(&path, "model config", e))?;
     let cfg: BertConfig = serde_json::from_str(&text).map_err(|e| load_err(&path, "model config", e))?;
     let path = dir.join("model.safetensors");
     let bytes = std::fs::read(&path).map_err(|e| load_err(&path, "weights", e))?;
-    Bert::from_bytes(cfg, &bytes).map_err(|e| load_err(&path, "weights", e))
+    let mut model = Bert::from_bytes(cfg, &bytes).map_err(|e| load_err(&path, "weights", e))?;
+    if precision == Precision::Bf16 {
+        model.pack_bf16();
+    }
+    Ok(model)
 }
 
 impl LocalEmbedder {
@@ -132,7 +141,8 @@ impl LocalEmbedder {
         if REQUIRED_FILES.iter().any(|f| !dir.join(f).is_file()) {
             return Err(EmbedError::ModelMissing { dir: dir.to_owned() });
         }
-        let model = load_model(dir)?;
+        let precision = opts.precision.resolve()?;
+        let model = load_model(dir, precision)?;
         let max_tokens = read_max_tokens(dir)?.min(model.max_positions());
         let (encoder, counter) = load_tokenizers(dir, max_tokens)?;
         let threads = match opts.threads {
@@ -144,8 +154,8 @@ impl LocalEmbedder {
             .thread_name(|i| format!("docent-embed-{i}"))
             .build()
             .map_err(|e| load_err(dir, "inference thread pool", e))?;
-        tracing::info!(dir = %dir.display(), threads, max_tokens, "loaded local embedder");
-        let inner = Inner { model, encoder, counter, pool, threads };
+        tracing::info!(dir = %dir.display(), threads, max_tokens, precision = precision.as_str(), "loaded local embedder");
+        let inner = Inner { model, encoder, counter, pool, threads, precision };
         Ok(Self {
             inner: Arc::new(inner),
             gate: Arc::new(Semaphore::new(1)),
@@ -160,6 +170,11 @@ impl LocalEmbedder {
     /// (for CLIs and benchmarks; async code should use [`Embedder::embed`]).
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         self.inner.pool.install(|| self.inner.embed_all(texts, self.batch_size))
+    }
+
+    /// The arithmetic the dense layers run in (`Auto` resolved for this machine).
+    pub fn precision(&self) -> Precision {
+        self.inner.precision
     }
 
     /// Token ids of `text` as the model sees it: with `[CLS]`/`[SEP]`, truncated

@@ -8,6 +8,7 @@
 //! folder once, see `scripts/fetch-model.sh`). Remote embedders (Cohere-style
 //! APIs) can implement the same trait later.
 
+mod amx;
 mod bert;
 mod coalesce;
 mod kernels;
@@ -28,6 +29,44 @@ pub enum EmbedKind {
     Query,
     /// A chunk of a book, embedded at indexing time.
     Document,
+}
+
+/// Arithmetic of the local embedder's dense layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// bf16 on CPUs with AMX-BF16 (several times the f32 speed), f32 elsewhere.
+    #[default]
+    Auto,
+    /// f32 everywhere.
+    F32,
+    /// bf16 inputs and weights with f32 sums, on AMX tiles; refused on CPUs without AMX.
+    Bf16,
+}
+
+impl Precision {
+    /// `Auto` resolved for this machine; an error names the setting when `Bf16` cannot run.
+    pub fn resolve(self) -> Result<Self, EmbedError> {
+        match self {
+            Self::Auto if amx::available() => Ok(Self::Bf16),
+            Self::Auto | Self::F32 => Ok(Self::F32),
+            Self::Bf16 if amx::available() => Ok(Self::Bf16),
+            Self::Bf16 => Err(EmbedError::Unsupported(
+                "DOCENT_EMBED__PRECISION=bf16 needs a CPU with AMX-BF16 and a Linux kernel that grants \
+                 its tile state; this machine has neither (accepted values: auto, f32, bf16)"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    /// The lowercase name used in settings and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::F32 => "f32",
+            Self::Bf16 => "bf16",
+        }
+    }
 }
 
 /// Boxed error used as the `source` of load and inference failures.
@@ -57,6 +96,9 @@ pub enum EmbedError {
         #[source]
         source: BoxError,
     },
+    /// The requested configuration cannot run on this machine.
+    #[error("{0}")]
+    Unsupported(String),
     /// Tokenisation or the forward pass failed.
     #[error("embedding inference failed: {0}")]
     Inference(String),

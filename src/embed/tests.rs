@@ -7,7 +7,7 @@
 //! run `make model`.
 
 use super::local::{LocalEmbedder, LocalEmbedderOptions};
-use super::{EmbedError, EmbedKind, Embedder};
+use super::{EmbedError, EmbedKind, Embedder, Precision};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -32,15 +32,17 @@ fn model_dir() -> PathBuf {
         .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"), PathBuf::from)
 }
 
+fn load(precision: Precision) -> LocalEmbedder {
+    let opts = LocalEmbedderOptions { threads: 2, batch_size: 4, precision };
+    match LocalEmbedder::load(&model_dir(), opts) {
+        Ok(e) => e,
+        Err(e) => panic!("{e} (run `make model` before `cargo test`)"),
+    }
+}
+
 fn embedder() -> &'static LocalEmbedder {
     static EMBEDDER: OnceLock<LocalEmbedder> = OnceLock::new();
-    EMBEDDER.get_or_init(|| {
-        let opts = LocalEmbedderOptions { threads: 2, batch_size: 4 };
-        match LocalEmbedder::load(&model_dir(), opts) {
-            Ok(e) => e,
-            Err(e) => panic!("{e} (run `make model` before `cargo test`)"),
-        }
-    })
+    EMBEDDER.get_or_init(|| load(Precision::F32))
 }
 
 fn fixture() -> Fixture {
@@ -58,7 +60,23 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 #[tokio::test]
 async fn matches_sentence_transformers_reference() {
-    let (fx, e) = (fixture(), embedder());
+    assert_matches_reference(embedder()).await;
+}
+
+#[tokio::test]
+async fn bf16_on_amx_tiles_matches_the_reference_too_and_is_refused_without_amx() {
+    match Precision::Bf16.resolve() {
+        Ok(_) => assert_matches_reference(&load(Precision::Bf16)).await,
+        Err(e) => {
+            assert!(e.to_string().contains("DOCENT_EMBED__PRECISION"), "{e}");
+            assert_eq!(Precision::Auto.resolve().expect("auto always resolves"), Precision::F32);
+        }
+    }
+}
+
+/// Every fixture sentence embeds within 0.999 cosine of its sentence-transformers vector.
+async fn assert_matches_reference(e: &LocalEmbedder) {
+    let fx = fixture();
     assert!(fx.sentences.len() >= 20);
     assert_eq!((e.dimension(), e.max_tokens()), (fx.dimension, fx.max_seq_length));
     assert!(fx.sentences.iter().any(|s| s.untruncated_tokens > e.max_tokens()), "fixture lacks a truncated text");
@@ -76,7 +94,7 @@ async fn matches_sentence_transformers_reference() {
             worst = (c, &r.text);
         }
     }
-    eprintln!("min cosine vs reference: {} ({:?})", worst.0, worst.1);
+    eprintln!("min cosine vs reference ({}): {} ({:?})", e.precision().as_str(), worst.0, worst.1);
 }
 
 #[test]
@@ -164,8 +182,11 @@ fn bench_chunks(e: &LocalEmbedder, target: usize) -> Vec<String> {
 #[ignore = "benchmark; run explicitly with --ignored --nocapture"]
 fn throughput() {
     let env = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-    let opts =
-        LocalEmbedderOptions { threads: env("DOCENT_BENCH_THREADS", 2), batch_size: env("DOCENT_BENCH_BATCH", 16) };
+    let opts = LocalEmbedderOptions {
+        threads: env("DOCENT_BENCH_THREADS", 2),
+        batch_size: env("DOCENT_BENCH_BATCH", 16),
+        ..LocalEmbedderOptions::default()
+    };
     let start = Instant::now();
     let e = LocalEmbedder::load(&model_dir(), opts).expect("model (run `make model`)");
     eprintln!("model loaded in {:?}", start.elapsed());
