@@ -200,6 +200,9 @@ async fn connect_sqlite(settings: &Settings, url: &str, shown: &str) -> Result<S
     }
     let db = &settings.database;
     SqlitePoolOptions::new()
+        // A local file cannot drop a connection the way a network server can, so the health
+        // ping before every checkout would only add a round trip to the connection's thread.
+        .test_before_acquire(false)
         .max_connections(db.max_connections)
         .min_connections(db.min_connections)
         .acquire_timeout(Duration::from_secs(db.acquire_timeout_secs))
