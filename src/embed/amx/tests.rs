@@ -1,0 +1,63 @@
+//! Tests of the AMX kernels against f32 products of the same bf16-rounded operands.
+
+use super::*;
+
+fn random(len: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed;
+    (0..len)
+        .map(|_| {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+#[test]
+fn bf16_rounds_to_nearest_even() {
+    assert_eq!(to_bf16(1.0), 0x3f80);
+    assert_eq!(from_bf16(to_bf16(1.0 + 1.0 / 256.0)), 1.0, "a tie rounds to the even mantissa");
+    assert_eq!(from_bf16(to_bf16(1.0 + 3.0 / 256.0)), 1.0 + 4.0 / 256.0, "a tie rounds up to even");
+    assert_eq!(from_bf16(to_bf16(-2.5)), -2.5);
+}
+
+#[test]
+fn amx_products_match_f32_products_on_every_row_and_column_block_shape() {
+    assert_eq!(available(), cpu_has_amx() && cfg!(target_os = "linux"), "the kernel refused the AMX tile state");
+    if !available() {
+        eprintln!("this CPU has no AMX-BF16: only the f32 path can run here");
+        return;
+    }
+    let (k, n) = (64, 96);
+    let w = random(k * n, 7);
+    let packed = Packed::new(&w, k, n).expect("whole tiles");
+    for rows in [1, 15, 16, 17, 31, 32, 33, 50] {
+        let x = random(rows * k, rows as u32);
+        let bias = random(n, 3);
+        let mut out = vec![f32::NAN; rows * n];
+        let a = Rows::new(&x, rows, k);
+        // Two tasks as `Linear` would split them: columns 0..32 and 32..96.
+        // SAFETY: AMX is available and `out` is rows × n.
+        unsafe {
+            gemm(&a, &packed, &bias, 0..rows, 0..32, (out.as_mut_ptr(), n));
+            gemm(&a, &packed, &bias, 0..rows, 32..96, (out.as_mut_ptr(), n));
+        }
+        for r in 0..rows {
+            for c in 0..n {
+                let want: f32 = bias[c]
+                    + (0..k).map(|i| from_bf16(to_bf16(x[r * k + i])) * from_bf16(to_bf16(w[i * n + c]))).sum::<f32>();
+                assert!(
+                    (out[r * n + c] - want).abs() < 1e-4,
+                    "rows {rows}: ({r}, {c}) = {} want {want}",
+                    out[r * n + c]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn packing_refuses_partial_tiles() {
+    assert!(Packed::new(&[0.0; 48 * 64], 48, 64).is_none());
+    assert!(Packed::new(&[0.0; 64 * 48], 64, 48).is_none());
+    assert!(Packed::new(&[0.0; 64 * 64], 64, 64).is_some());
+}
