@@ -11,6 +11,8 @@
 //! approximations (Cephes `expf`, Eigen's rational `erf`), accurate to a few
 //! ulp, so that they vectorise instead of calling libm once per element.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 /// Defines `$vis fn $name(args)` running `$body`, with copies compiled for AVX-512 and for
@@ -147,71 +149,70 @@ impl Linear {
         }
     }
 
-    /// `out (rows × n_out) = x (rows × n_in) · W^T + b` on the current rayon pool. Many rows
-    /// (ingestion batches) are split into row blocks; few rows (queries) are split by output
-    /// columns instead, because sgemm packs the whole weight operand once per call: row blocks
-    /// would each pack all of it, column blocks pack disjoint parts (and a lone short query
-    /// still uses every thread).
+    /// `out (rows × n_out) = x (rows × n_in) · W^T + b` on the current rayon pool, in f32
+    /// (sgemm) or, when packed, bf16 on AMX tiles. Many rows (ingestion batches) are split into
+    /// row blocks; few rows (queries) are split by output columns instead, because sgemm packs
+    /// the whole weight operand once per call: row blocks would each pack (or, on AMX, stream)
+    /// all of it, column blocks read disjoint parts (and a lone short query still uses every
+    /// thread).
     pub(crate) fn forward(&self, x: &[f32], rows: usize, out: &mut [f32], threads: usize) {
         assert_eq!(x.len(), rows * self.n_in, "linear input shape");
         assert_eq!(out.len(), rows * self.n_out, "linear output shape");
         if rows == 0 {
             return;
         }
-        if let Some(packed) = &self.packed {
-            return super::amx::linear(packed, &self.bias, x, rows, out, threads);
-        }
-        let lhs = |offset: usize| View { ptr: x[offset..].as_ptr(), row_stride: self.n_in, col_stride: 1 };
-        if rows < COLUMN_SPLIT_MAX_ROWS && threads > 1 {
-            let width = self.n_out.div_ceil(threads).next_multiple_of(COLUMN_ALIGN).min(self.n_out);
-            let dst = SyncPtr::new(out);
-            (0..self.n_out.div_ceil(width)).into_par_iter().for_each(|part| {
-                let (start, end) = (part * width, ((part + 1) * width).min(self.n_out));
-                let rhs = View { ptr: self.weight_t[start..].as_ptr(), row_stride: self.n_out, col_stride: 1 };
-                // SAFETY: `x` holds rows × n_in and `out` rows × n_out elements (checked above);
-                // columns start..end of `out` belong to this task alone.
-                unsafe {
-                    for row in 0..rows {
-                        let cells = dst.get().add(row * self.n_out + start);
-                        std::ptr::copy_nonoverlapping(self.bias[start..end].as_ptr(), cells, end - start);
-                    }
-                    let dst = (dst.get().add(start), self.n_out);
-                    matmul((rows, end - start, self.n_in), dst, true, lhs(0), rhs, 1.0);
-                }
-            });
-            return;
-        }
-        let block = rows.div_ceil(threads.max(1) * 2).max(MIN_BLOCK_ROWS);
-        out.par_chunks_mut(block * self.n_out).enumerate().for_each(|(i, out)| {
-            let r = out.len() / self.n_out;
-            for row in out.chunks_exact_mut(self.n_out) {
-                row.copy_from_slice(&self.bias);
-            }
-            let rhs = View { ptr: self.weight_t.as_ptr(), row_stride: self.n_out, col_stride: 1 };
-            // SAFETY: this block of `x` holds r × n_in and `out` r × n_out elements (checked
-            // above); `out` is this task's exclusive block.
-            unsafe {
-                matmul(
-                    (r, self.n_out, self.n_in),
-                    (out.as_mut_ptr(), self.n_out),
-                    true,
-                    lhs(i * block * self.n_in),
-                    rhs,
-                    1.0,
-                );
-            }
+        let bf16_rows = self.packed.as_ref().map(|_| super::amx::Rows::new(x, rows, self.n_in));
+        let dst = SyncPtr::new(out);
+        self.tasks(rows, threads).into_par_iter().for_each(|(rows, cols)| match (&self.packed, &bf16_rows) {
+            // SAFETY: `packed` exists only when AMX is available (`Bert::pack_bf16`); `out`
+            // holds the full rows × n_out and the tasks' rectangles are disjoint.
+            (Some(packed), Some(a)) => unsafe {
+                super::amx::gemm(a, packed, &self.bias, rows, cols, (dst.get(), self.n_out))
+            },
+            // SAFETY: as above, for the f32 weights.
+            _ => unsafe { self.forward_f32(x, rows, cols, dst) },
         });
+    }
+
+    /// Disjoint (rows, output columns) rectangles covering the output, one per rayon task.
+    /// Both bounds are multiples of [`ALIGN`] except the ends, as the AMX kernels require.
+    fn tasks(&self, rows: usize, threads: usize) -> Vec<(Range<usize>, Range<usize>)> {
+        let n = self.n_out;
+        if rows < COLUMN_SPLIT_MAX_ROWS && threads > 1 {
+            let width = n.div_ceil(threads).next_multiple_of(ALIGN).min(n);
+            (0..n.div_ceil(width)).map(|p| (0..rows, p * width..((p + 1) * width).min(n))).collect()
+        } else {
+            let block = rows.div_ceil(threads.max(1) * 2).next_multiple_of(ALIGN);
+            (0..rows.div_ceil(block)).map(|b| (b * block..((b + 1) * block).min(rows), 0..n)).collect()
+        }
+    }
+
+    /// One rectangle of [`Linear::forward`] with the f32 weights: bias, then sgemm on top.
+    ///
+    /// # Safety
+    /// `dst` must cover rows × n_out elements of which this rectangle belongs to the caller.
+    unsafe fn forward_f32(&self, x: &[f32], rows: Range<usize>, cols: Range<usize>, dst: SyncPtr) {
+        let width = cols.end - cols.start;
+        // SAFETY: per the contract; `x` holds rows × n_in elements (checked by `forward`).
+        unsafe {
+            for row in rows.clone() {
+                let cells = dst.get().add(row * self.n_out + cols.start);
+                std::ptr::copy_nonoverlapping(self.bias[cols.start..].as_ptr(), cells, width);
+            }
+            let lhs = View { ptr: x[rows.start * self.n_in..].as_ptr(), row_stride: self.n_in, col_stride: 1 };
+            let rhs = View { ptr: self.weight_t[cols.start..].as_ptr(), row_stride: self.n_out, col_stride: 1 };
+            let out = (dst.get().add(rows.start * self.n_out + cols.start), self.n_out);
+            matmul((rows.end - rows.start, width, self.n_in), out, true, lhs, rhs, 1.0);
+        }
     }
 }
 
 /// Below this many rows [`Linear::forward`] splits the output columns across threads.
 const COLUMN_SPLIT_MAX_ROWS: usize = 512;
 
-/// Column blocks are multiples of this (whole sgemm micro-kernel tiles).
-const COLUMN_ALIGN: usize = 16;
-
-/// Smallest row block worth a parallel task in [`Linear::forward`].
-const MIN_BLOCK_ROWS: usize = 32;
+/// Row and column blocks of [`Linear::forward`] are multiples of this: two AMX tiles, and
+/// whole sgemm micro-kernel tiles. It is also the smallest row block worth a parallel task.
+const ALIGN: usize = 32;
 
 /// Rows handed to one rayon task by the row-wise kernels.
 fn rows_per_task(rows: usize, threads: usize) -> usize {
