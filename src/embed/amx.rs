@@ -14,12 +14,11 @@
 //! its input rows to bf16 and runs 2 × 2 tile blocks (two row tiles by two column tiles,
 //! eight tile registers in all) over the shared dimension.
 //!
-//! Linux hands out the 8 KiB tile state only on request (`arch_prctl(ARCH_REQ_XCOMP_PERM)`,
-//! once per process), so [`available`] asks for it before reporting the feature usable.
+//! Availability, bf16 rounding and the tile configuration live in `crate::amx`, shared with
+//! the index's batch scan.
 
 use std::arch::asm;
 use std::ops::Range;
-use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -30,56 +29,9 @@ const STEP: usize = 32;
 /// bf16 elements of one packed weight tile (16 row pairs × 16 columns × 2).
 const TILE_ELEMS: usize = TILE * STEP;
 
-/// Whether this CPU and kernel let the process use AMX-BF16 tiles (checked once).
-pub(crate) fn available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(detect)
-}
-
-/// Whether the CPU reports AMX-TILE and AMX-BF16 (CPUID leaf 7, EDX bits 24 and 22).
-pub(crate) fn cpu_has_amx() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let leaf7 = std::arch::x86_64::__cpuid_count(7, 0);
-        leaf7.edx & (1 << 22) != 0 && leaf7.edx & (1 << 24) != 0
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-fn detect() -> bool {
-    const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
-    const XFEATURE_XTILEDATA: libc::c_long = 18;
-    if !cpu_has_amx() {
-        return false;
-    }
-    // SAFETY: a plain system call with integer arguments; it only changes this process's
-    // permission to use the tile state.
-    let granted = unsafe { libc::syscall(libc::SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) } == 0;
-    if !granted {
-        tracing::warn!("the CPU has AMX but the kernel refused the tile state; using f32 matrix products");
-    }
-    granted
-}
-
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-fn detect() -> bool {
-    false
-}
-
-/// f32 → bf16 bits, rounding to nearest even.
-#[inline(always)]
-pub(crate) fn to_bf16(x: f32) -> u16 {
-    let b = x.to_bits();
-    (b.wrapping_add(0x7fff + ((b >> 16) & 1)) >> 16) as u16
-}
-
-/// bf16 bits → f32 (exact).
+pub(crate) use crate::amx::{available, to_bf16};
 #[cfg(test)]
-fn from_bf16(b: u16) -> f32 {
-    f32::from_bits(u32::from(b) << 16)
-}
+use crate::amx::{cpu_has_amx, from_bf16};
 
 /// A `k × n` weight matrix in bf16, laid out as AMX reads it: for every block of 16 columns,
 /// its `k / 32` tiles one after another, each 16 rows of (16 columns × 2 consecutive k).
@@ -137,24 +89,6 @@ impl Rows {
     }
 }
 
-/// Tile configuration: palette 1, all eight tiles 16 rows × 64 bytes.
-#[repr(C, align(64))]
-struct Config {
-    palette: u8,
-    start_row: u8,
-    reserved: [u8; 14],
-    colsb: [u16; 16],
-    rows: [u8; 16],
-}
-
-const CONFIG: Config = Config {
-    palette: 1,
-    start_row: 0,
-    reserved: [0; 14],
-    colsb: [64, 64, 64, 64, 64, 64, 64, 64, 0, 0, 0, 0, 0, 0, 0, 0],
-    rows: [16, 16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0],
-};
-
 /// `out[r][c] = bias[c] + Σ_k a[r][k] · w[k][c]` for rows `row_range` of `a` and columns
 /// `cols` of `w` (a multiple of 32 wide, starting at a multiple of 32); `out` is row-major
 /// with `out_stride` elements per row.
@@ -173,8 +107,8 @@ pub(crate) unsafe fn gemm(
     assert!(a.k == w.k && cols.end <= w.n && bias.len() == w.n && row_range.end <= a.rows, "AMX operand shapes");
     assert!(row_range.start.is_multiple_of(TILE) && cols.start.is_multiple_of(2 * TILE));
     assert!((cols.end - cols.start).is_multiple_of(2 * TILE), "AMX column block width");
-    // SAFETY: the caller checked that AMX is usable; CONFIG is a valid palette-1 config.
-    unsafe { asm!("ldtilecfg [{0}]", in(reg) &CONFIG, options(nostack, readonly)) };
+    // SAFETY: the caller checked that AMX is usable.
+    unsafe { crate::amx::configure() };
     let mut row = row_range.start;
     while row < row_range.end {
         let tiles = if row_range.end - row > TILE { 2 } else { 1 };
@@ -185,7 +119,7 @@ pub(crate) unsafe fn gemm(
         row += tiles * TILE;
     }
     // SAFETY: releases the tile state this thread configured above.
-    unsafe { asm!("tilerelease", options(nostack, nomem)) };
+    unsafe { crate::amx::release() };
 }
 
 /// One block of `tiles` (1 or 2) row tiles × 2 column tiles, starting from the 32 biases

@@ -36,8 +36,9 @@
 //! Rows are stored as f16 (`crate::half`: half the memory and bandwidth, cosines within
 //! ~1e-5, rankings unchanged on the development book). Scans over at least 8,192 rows run on
 //! the blocking pool, and concurrent ones are coalesced into one pass over the matrix
-//! (`batch`); a lone scan from [`scan::PARALLEL_MIN_ROWS`] rows, and a pass whose rows times
-//! queries reach it, is split over up to 4 scoped threads. The text and payload of recently
+//! (`batch`), on AMX tiles where the CPU has them (`scan_amx`: bf16 products, then each
+//! query's candidates rescored exactly); a lone scan from [`scan::PARALLEL_MIN_ROWS`] rows,
+//! and a pass whose work reaches it, is split over up to 4 scoped threads. The text and payload of recently
 //! returned rows are kept in memory (`rows`), so a warm search does not touch SQLite. Smaller scans and scans filtered to one document run inline. The matrix grows
 //! with `Vec` growth; on glibc large reallocations are `mremap`s, so growth does not copy it.
 //! The scan must be built optimised: in an unoptimised `dev` build of the
@@ -68,6 +69,7 @@ mod fusion;
 mod lexical;
 mod rows;
 mod scan;
+mod scan_amx;
 mod search;
 mod store;
 mod write;

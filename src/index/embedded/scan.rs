@@ -10,6 +10,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+use super::scan_amx;
 use crate::half;
 
 /// Rows below which the scan stays on one thread.
@@ -102,6 +103,15 @@ impl TopN {
             // Better by the full order (a tie goes to the lower row), so merged collectors keep
             // what one sequential scan keeps. Replacing the root sifts once, not twice.
             *worst = Scored { score, row };
+        }
+    }
+
+    /// The score a row must beat to enter: the worst kept one once full, -∞ before.
+    #[inline]
+    pub fn threshold(&self) -> f32 {
+        match self.heap.peek() {
+            Some(worst) if self.heap.len() >= self.n => worst.score,
+            _ => f32::NEG_INFINITY,
         }
     }
 
@@ -211,7 +221,8 @@ const BATCH_BLOCK_ROWS: usize = 64;
 /// is read from memory once and scored against the queries eight at a time, so concurrent
 /// searches share the memory traffic that bounds a lone scan. Large passes split the rows
 /// across up to `threads` scoped threads, each with its own collectors, merged at the end.
-/// Best first, per query.
+/// Where the CPU has AMX the rows are scored on tiles instead (`scan_amx`), with an exact
+/// rescoring of each query's candidates. Best first, per query.
 pub fn top_n_many(
     data: &[u16],
     dim: usize,
@@ -221,7 +232,11 @@ pub fn top_n_many(
 ) -> Vec<Vec<Scored>> {
     let rows = data.len().checked_div(dim).unwrap_or(0);
     let threads = threads.clamp(1, 16);
+    let amx = scan_amx::usable(dim);
     let scan = |(start, end): (usize, usize)| {
+        if amx {
+            return scan_amx::scan_range(data, dim, chapter_of, queries, (start, end));
+        }
         let mut tops: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n)).collect();
         for first in (start..end).step_by(BATCH_BLOCK_ROWS) {
             let block = Block { data, dim, chapter_of, rows: (first, (first + BATCH_BLOCK_ROWS).min(end)) };
@@ -229,23 +244,31 @@ pub fn top_n_many(
         }
         tops
     };
-    if rows * queries.len() < PARALLEL_MIN_ROWS || threads == 1 {
-        return scan((0, rows)).into_iter().map(TopN::into_sorted).collect();
-    }
-    let per = rows.div_ceil(threads);
-    let mut total: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n)).collect();
-    std::thread::scope(|scope| {
-        let scan = &scan;
-        let handles: Vec<_> =
-            (0..threads).map(|t| scope.spawn(move || scan((t * per, ((t + 1) * per).min(rows))))).collect();
-        for handle in handles {
-            let parts = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            for (top, part) in total.iter_mut().zip(parts) {
-                top.merge(part);
+    // On tiles a pass costs about the same for any number of queries (converting and
+    // streaming the rows dominates), so whether to split it depends on the rows alone.
+    let work = if amx { rows * 2 } else { rows * queries.len() };
+    let tops = if work < PARALLEL_MIN_ROWS || threads == 1 {
+        scan((0, rows))
+    } else {
+        let per = rows.div_ceil(threads);
+        std::thread::scope(|scope| {
+            let scan = &scan;
+            let handles: Vec<_> =
+                (0..threads).map(|t| scope.spawn(move || scan((t * per, ((t + 1) * per).min(rows))))).collect();
+            let mut handles = handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            let mut total = handles.next().unwrap_or_default();
+            for parts in handles {
+                for (top, part) in total.iter_mut().zip(parts) {
+                    top.merge(part);
+                }
             }
-        }
-    });
-    total.into_iter().map(TopN::into_sorted).collect()
+            total
+        })
+    };
+    if amx {
+        return scan_amx::rescore(data, dim, queries, tops);
+    }
+    tops.into_iter().map(TopN::into_sorted).collect()
 }
 
 /// A range of rows with what scoring them needs.

@@ -1,0 +1,100 @@
+//! Intel AMX (Advanced Matrix Extensions) availability and the pieces both of its users share:
+//! the embedder's bf16 dense layers (`embed::amx`) and the index's batch dense scan
+//! (`index::embedded::scan_amx`).
+//!
+//! Linux hands out the 8 KiB tile state only on request (`arch_prctl(ARCH_REQ_XCOMP_PERM)`,
+//! once per process), so [`available`] asks for it before reporting the feature usable. Each
+//! thread that computes on tiles loads the one tile configuration ([`configure`]: palette 1,
+//! all eight tiles 16 rows × 64 bytes) and releases it when done ([`release`]).
+
+use std::arch::asm;
+use std::sync::OnceLock;
+
+/// Whether this CPU and kernel let the process use AMX-BF16 tiles (checked once).
+pub(crate) fn available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(detect)
+}
+
+/// Whether the CPU reports AMX-TILE and AMX-BF16 (CPUID leaf 7, EDX bits 24 and 22).
+pub(crate) fn cpu_has_amx() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let leaf7 = std::arch::x86_64::__cpuid_count(7, 0);
+        leaf7.edx & (1 << 22) != 0 && leaf7.edx & (1 << 24) != 0
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn detect() -> bool {
+    const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+    const XFEATURE_XTILEDATA: libc::c_long = 18;
+    if !cpu_has_amx() {
+        return false;
+    }
+    // SAFETY: a plain system call with integer arguments; it only changes this process's
+    // permission to use the tile state.
+    let granted = unsafe { libc::syscall(libc::SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) } == 0;
+    if !granted {
+        tracing::warn!("the CPU has AMX but the kernel refused the tile state; using f32 arithmetic");
+    }
+    granted
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+fn detect() -> bool {
+    false
+}
+
+/// f32 → bf16 bits, rounding to nearest even.
+#[inline(always)]
+pub(crate) fn to_bf16(x: f32) -> u16 {
+    let b = x.to_bits();
+    (b.wrapping_add(0x7fff + ((b >> 16) & 1)) >> 16) as u16
+}
+
+/// bf16 bits → f32 (exact).
+#[cfg(test)]
+pub(crate) fn from_bf16(b: u16) -> f32 {
+    f32::from_bits(u32::from(b) << 16)
+}
+
+/// Tile configuration: palette 1, all eight tiles 16 rows × 64 bytes.
+#[repr(C, align(64))]
+struct Config {
+    palette: u8,
+    start_row: u8,
+    reserved: [u8; 14],
+    colsb: [u16; 16],
+    rows: [u8; 16],
+}
+
+const CONFIG: Config = Config {
+    palette: 1,
+    start_row: 0,
+    reserved: [0; 14],
+    colsb: [64, 64, 64, 64, 64, 64, 64, 64, 0, 0, 0, 0, 0, 0, 0, 0],
+    rows: [16, 16, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0],
+};
+
+/// Loads the tile configuration on this thread: every tile 16 rows × 64 bytes.
+///
+/// # Safety
+/// [`available`] must have returned true.
+#[inline]
+pub(crate) unsafe fn configure() {
+    // SAFETY: the caller checked that AMX is usable; CONFIG is a valid palette-1 config.
+    unsafe { asm!("ldtilecfg [{0}]", in(reg) &CONFIG, options(nostack, readonly)) };
+}
+
+/// Releases the tile state this thread configured.
+///
+/// # Safety
+/// [`configure`] must have run on this thread.
+#[inline]
+pub(crate) unsafe fn release() {
+    // SAFETY: per the contract above.
+    unsafe { asm!("tilerelease", options(nostack, nomem)) };
+}
