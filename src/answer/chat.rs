@@ -1,10 +1,19 @@
 //! A chat turn inside a conversation: load the owner's conversation (or start one), record the
 //! question, answer it with the earlier turns as context (streamed or whole), record the answer.
+//!
+//! The question's write runs beside the answer rather than before it: it is spawned (so a
+//! reader who leaves cannot cut it short) while retrieval and generation start, and the
+//! answer is recorded only once the question is. On SQLite writers take turns, so a burst of
+//! fifty new questions used to hold the fiftieth reader's first words behind forty-nine
+//! transactions; now no reader waits on another's write before the answer starts. A failed
+//! question write fails the turn (an error event, nothing recorded for the answer).
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use futures::StreamExt;
+use futures::future::{BoxFuture, Shared};
 use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
 
 use super::{Answer, AnswerError, AnswerEvent, AnswerRequest, AnswerService};
 use crate::db::DbError;
@@ -20,14 +29,30 @@ pub enum ChatError {
     Answer(#[from] AnswerError),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The question's write failed; the answer is not recorded either.
+    #[error("recording the question failed")]
+    QuestionNotRecorded(#[source] Arc<DbError>),
 }
 
-/// A started turn: the question is recorded, the answer's id reserved.
-#[derive(Debug, Clone)]
+/// The question's write in flight, awaited (by any clone) before the answer is recorded.
+type Saving = Shared<BoxFuture<'static, Result<(), Arc<DbError>>>>;
+
+/// A started turn: the question's write is under way, the answer's id reserved.
+#[derive(Clone)]
 pub struct Turn {
     pub conversation_id: String,
     pub message_id: String,
     history: Vec<ChatMessage>,
+    saving: Saving,
+}
+
+impl std::fmt::Debug for Turn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Turn")
+            .field("conversation_id", &self.conversation_id)
+            .field("message_id", &self.message_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A finished turn.
@@ -39,31 +64,51 @@ pub struct ChatReply {
 }
 
 impl AnswerService {
-    /// Opens (or creates) the owner's conversation and records the question.
+    /// Opens (or creates) the owner's conversation and starts recording the question.
     pub async fn begin_turn(
         &self,
         owner: &Owner,
         conversation_id: Option<&str>,
         message: &str,
     ) -> Result<Turn, ChatError> {
-        let user_message = new_id();
-        let (conversation_id, history) = match conversation_id {
+        let (conversation_id, history, saving) = match conversation_id {
             Some(id) => {
                 let conversation = self.db.conversation_of(owner, id).await?;
                 let conversation = conversation.ok_or_else(|| ChatError::ConversationNotFound(id.to_owned()))?;
                 let history = self.history(id).await?;
-                self.db.append_message(question(&user_message, &conversation.id, message)).await?;
-                (conversation.id, history)
+                let saving = self.save_question(None, &conversation.id, message);
+                (conversation.id, history, saving)
             }
             None => {
                 // A new conversation and its first question: one transaction.
-                let title: String = message.chars().take(80).collect();
                 let id = new_id();
-                self.db.start_conversation(owner, &title, question(&user_message, &id, message)).await?;
-                (id, Vec::new())
+                let title: String = message.chars().take(80).collect();
+                let saving = self.save_question(Some((owner.clone(), title)), &id, message);
+                (id, Vec::new(), saving)
             }
         };
-        Ok(Turn { conversation_id, message_id: new_id(), history })
+        Ok(Turn { conversation_id, message_id: new_id(), history, saving })
+    }
+
+    /// Spawns the question's write: with `new` (owner, title) it also creates the conversation.
+    fn save_question(&self, new: Option<(Owner, String)>, conversation_id: &str, message: &str) -> Saving {
+        let (db, id) = (self.db.clone(), new_id());
+        let (conversation_id, message) = (conversation_id.to_owned(), message.to_owned());
+        let write = tokio::spawn(async move {
+            let question = question(&id, &conversation_id, &message);
+            match new {
+                Some((owner, title)) => db.start_conversation(&owner, &title, question).await.map(drop),
+                None => db.append_message(question).await,
+            }
+        });
+        async move {
+            match write.await {
+                Ok(written) => written.map_err(Arc::new),
+                Err(_) => Err(Arc::new(DbError::Query(sqlx::Error::WorkerCrashed))),
+            }
+        }
+        .boxed()
+        .shared()
     }
 
     /// Answers the turn's question and records the answer.
@@ -106,6 +151,7 @@ impl AnswerService {
     }
 
     async fn record(&self, turn: &Turn, answer: &Answer, started: Instant) -> Result<(), ChatError> {
+        turn.saving.clone().await.map_err(ChatError::QuestionNotRecorded)?;
         let citations = serde_json::to_value(&answer.citations).unwrap_or_default();
         self.db
             .append_message(NewMessage {

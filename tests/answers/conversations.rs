@@ -74,3 +74,33 @@ async fn conversations_are_stored_and_isolated_on_postgres_too() {
     let theirs = app.client.get(app.url(&path)).header("cookie", format!("docent_anon={}", "cd".repeat(32)));
     assert_eq!(theirs.send().await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn a_question_the_database_refuses_ends_the_turn_with_an_error_and_records_no_answer() {
+    // Arrange: the question's row is written beside the answer; make that write fail.
+    let app = app_with_book().await;
+    let docent::db::Db::Sqlite(pool, _) = &app.state.db else { panic!("the test app runs on SQLite") };
+    sqlx::query("CREATE TRIGGER refuse_questions BEFORE INSERT ON messages WHEN NEW.role = 'user' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        .execute(pool)
+        .await
+        .unwrap();
+
+    // Act: one streamed turn, one whole one.
+    let streamed = chat(&app, json!({ "message": "Who was the Norse leader?", "stream": true }), None).await;
+    let events = crate::support::sse_events(&streamed.text().await.unwrap());
+    let whole = chat(&app, json!({ "message": "Who was the Norse leader?" }), None).await;
+
+    // Assert: the stream ends with an error event, never `done`; the whole turn is a 500
+    // problem; and nothing of either turn is stored.
+    let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names.last(), Some(&"error"), "{names:?}");
+    assert!(!names.contains(&"done"), "{names:?}");
+    assert_eq!(events.last().unwrap().1["status"], 500);
+    assert_eq!(whole.status(), 500);
+    let (conversations, messages): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT COUNT(*) FROM conversations), (SELECT COUNT(*) FROM messages)")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!((conversations, messages), (0, 0));
+}
