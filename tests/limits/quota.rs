@@ -167,3 +167,24 @@ async fn one_clients_spent_budget_does_not_touch_another_kind_or_client() {
     assert!(quotas.ensure_available(&other_user).await.is_ok());
     assert!(quotas.ensure_available(&same_id_as_key).await.is_ok(), "keys are unlimited here");
 }
+
+#[tokio::test]
+async fn another_replicas_charges_are_seen_once_the_remembered_figure_goes_stale() {
+    // Arrange: two replicas on one database; this one trusts what it read for 200 ms.
+    let app = spawn_app_with(|_| {}, Router::new()).await;
+    let budgets = QuotaSettings { user_daily_tokens: 100, anonymous_daily_tokens: 100, key_daily_tokens: 0 };
+    let fresh_for = std::time::Duration::from_millis(200);
+    let here = QuotaService::new(app.state.db.clone(), budgets.clone()).with_freshness(fresh_for);
+    let there = QuotaService::new(app.state.db.clone(), budgets);
+    let reader = Subject { kind: SubjectKind::User, id: "u1".into() };
+    assert!(here.ensure_available(&reader).await.is_ok(), "nothing spent yet");
+
+    // Act: the other replica spends the whole budget.
+    there.charge(&reader, Usage { prompt_tokens: 100, completion_tokens: 0 }).await.unwrap();
+
+    // Assert: this replica lets a question through while its figure is fresh, then refuses.
+    assert!(here.ensure_available(&reader).await.is_ok(), "the remembered figure is still fresh");
+    tokio::time::sleep(fresh_for).await;
+    assert!(here.ensure_available(&reader).await.is_err(), "the other replica's charge is seen");
+    assert!(there.ensure_available(&reader).await.is_err(), "its own charge is seen at once");
+}
