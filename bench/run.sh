@@ -99,7 +99,7 @@ fi
 
 echo "== overhead before the first SSE delta (stub LLM streaming instantly)"
 "$TARGET/release/examples/first_delta" 40 1
-"$TARGET/release/examples/first_delta" 10 50
+"$TARGET/release/examples/first_delta" 40 50
 
 echo "== 1M synthetic vectors (dense scan)"
 "$TARGET/release/examples/index_1m"

@@ -2,7 +2,8 @@
 //! (content hash, language, model), shared by every reader and written insert-if-absent, so two
 //! replicas finishing the same translation keep one row. `user_chapter_translations` records that
 //! a reader asked for a chapter in a language and until when that grants access; expired rows are
-//! purged whenever a request is recorded.
+//! purged whenever a request is recorded. `translation_claims` leases a key to the replica
+//! translating it, so other replicas wait for that translation instead of paying for it too.
 
 use chrono::{DateTime, Utc};
 
@@ -122,5 +123,41 @@ impl Db {
             "DELETE FROM user_chapter_translations WHERE expires_at <= $1",
         )
         .bind(now).execute(pool).await?.rows_affected()))
+    }
+
+    /// Leases the translation of (`content_hash`, `language`, `model`) to replica `by` until
+    /// `until`: true when the key was free, its lease had run out by `now`, or `by` held it
+    /// already (a renewal). One atomic upsert, so two replicas never both win.
+    pub async fn claim_translation(
+        &self,
+        (content_hash, language, model): (&str, &str, &str),
+        by: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let won: Option<(String,)> = on_pool!(self, write "translations.claim_translation", pool => sqlx::query_as(
+            "INSERT INTO translation_claims (content_hash, language, model, claimed_by, claimed_until) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (content_hash, language, model) DO UPDATE SET \
+             claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until \
+             WHERE translation_claims.claimed_until <= $6 OR translation_claims.claimed_by = $4 \
+             RETURNING claimed_by",
+        )
+        .bind(content_hash).bind(language).bind(model).bind(by).bind(until).bind(now)
+        .fetch_optional(pool).await?);
+        Ok(won.is_some())
+    }
+
+    /// Ends replica `by`'s lease of the key (nothing when another replica holds it).
+    pub async fn release_translation(
+        &self,
+        (content_hash, language, model): (&str, &str, &str),
+        by: &str,
+    ) -> Result<(), DbError> {
+        on_pool!(self, write "translations.release_translation", pool => sqlx::query(
+            "DELETE FROM translation_claims WHERE content_hash = $1 AND language = $2 AND model = $3 AND claimed_by = $4",
+        )
+        .bind(content_hash).bind(language).bind(model).bind(by)
+        .execute(pool).await.map(|_| ()))?;
+        Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! Single-flight per cache key: the first request for an untranslated chapter starts the
 //! translation as a task of its own (it finishes and is cached even if that request goes away);
 //! requests for the same key meanwhile wait for the same result instead of paying again.
-//! Across replicas the unique key of `translations` keeps one cached row.
+//! Across replicas, `super::claim` leases each key to one translating replica, and the unique
+//! key of `translations` keeps one cached row.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,8 +13,9 @@ use futures::future::{BoxFuture, Shared};
 use super::error::TranslateError;
 use crate::db::translations::TranslationRecord;
 
-/// What a flight ends with; shared by every waiter.
-pub type FlightResult = Result<Arc<TranslationRecord>, Arc<TranslateError>>;
+/// What a flight ends with, shared by every waiter: the translation, and whether this replica
+/// paid for it (false when another replica's translation was served, see `super::claim`).
+pub type FlightResult = Result<(Arc<TranslationRecord>, bool), Arc<TranslateError>>;
 
 /// (content hash, language, model).
 pub type CacheKey = (String, String, String);

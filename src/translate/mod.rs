@@ -11,8 +11,10 @@
 //! The work itself ([`translator`]): untouchable spans become placeholder tokens ([`protect`]),
 //! the chapter is cut at headings into pieces within a character budget ([`sections`]), each
 //! piece goes to the chat model chain ([`prompt`]) and comes back verified ([`verify`]) or is
-//! refused. Concurrent requests for the same key share one translation ([`flight`]).
+//! refused. Concurrent requests for the same key share one translation ([`flight`]), and across
+//! replicas only the one holding the key's lease translates ([`claim`]).
 
+pub mod claim;
 pub mod error;
 pub mod flight;
 mod inline;
@@ -42,6 +44,7 @@ use crate::db::Db;
 use crate::db::chapters::ChapterSource;
 use crate::db::translations::{TranslationRecord, UserTranslationRecord};
 use crate::llm::ChatModel;
+use claim::{Claims, Turn};
 use flight::{CacheKey, FlightResult, Flights};
 use translator::{Meter, Translator};
 
@@ -67,6 +70,7 @@ pub struct TranslationService {
     recipe: Arc<String>,
     expiry: chrono::Duration,
     flights: Flights,
+    claims: Claims,
 }
 
 impl TranslationService {
@@ -79,7 +83,8 @@ impl TranslationService {
             parallel_sections: settings.parallel_sections,
         };
         let expiry = chrono::Duration::days(i64::from(settings.expiry_days));
-        Self { db, llm, quotas, translator, recipe: Arc::new(recipe), expiry, flights: Flights::default() }
+        let claims = Claims::new(db.clone());
+        Self { db, llm, quotas, translator, recipe: Arc::new(recipe), expiry, flights: Flights::default(), claims }
     }
 
     /// Translations running in this process right now.
@@ -179,11 +184,13 @@ impl TranslationService {
         let key: CacheKey = (hash.to_owned(), language.to_string(), llm.model().to_owned());
         let work = self.work(llm, chapter, key.clone(), language.clone(), subject.clone());
         let (result, joined) = self.flights.run(key, work).await;
-        Ok((result.map_err(TranslateError::Shared)?, joined))
+        let (record, paid) = result.map_err(TranslateError::Shared)?;
+        Ok((record, joined || !paid))
     }
 
-    /// The flight translating `chapter`: translate, charge the tokens, cache insert-if-absent,
-    /// purge the chapter's superseded translations.
+    /// The flight translating `chapter`: wait for this replica's turn (another replica may be
+    /// translating it already), then translate under the lease, charge the tokens, cache
+    /// insert-if-absent, purge the chapter's superseded translations.
     fn work(
         &self,
         llm: Arc<dyn ChatModel>,
@@ -192,29 +199,36 @@ impl TranslationService {
         language: Language,
         subject: Subject,
     ) -> impl Future<Output = FlightResult> + Send + 'static {
-        let (db, quotas, translator) = (self.db.clone(), self.quotas.clone(), self.translator.clone());
+        let (db, quotas, translator, claims) =
+            (self.db.clone(), self.quotas.clone(), self.translator.clone(), self.claims.clone());
         async move {
-            let (meter, started) = (Meter::default(), Instant::now());
-            let result = translator.translate(llm.as_ref(), &chapter.content, &language, &meter).await;
-            quotas.settle(&subject, Some(meter.usage())).await;
-            let content = result.map_err(Arc::new)?;
-            metrics::histogram!("docent_translation_duration_seconds").record(started.elapsed().as_secs_f64());
-            let (content_hash, language, model) = key;
-            let id = uuid::Uuid::now_v7().to_string();
-            let fresh = TranslationRecord {
-                id,
-                chapter_id: chapter.id.clone(),
-                content_hash,
-                language,
-                model,
-                content,
-                created_at: Utc::now(),
+            if let Turn::Cached(done) = claims.acquire(&key).await.map_err(|e| Arc::new(e.into()))? {
+                return Ok((Arc::new(done), false));
+            }
+            let translate = async {
+                let (meter, started) = (Meter::default(), Instant::now());
+                let result = translator.translate(llm.as_ref(), &chapter.content, &language, &meter).await;
+                quotas.settle(&subject, Some(meter.usage())).await;
+                let content = result.map_err(Arc::new)?;
+                metrics::histogram!("docent_translation_duration_seconds").record(started.elapsed().as_secs_f64());
+                let (content_hash, language, model) = key.clone();
+                let id = uuid::Uuid::now_v7().to_string();
+                let fresh = TranslationRecord {
+                    id,
+                    chapter_id: chapter.id.clone(),
+                    content_hash,
+                    language,
+                    model,
+                    content,
+                    created_at: Utc::now(),
+                };
+                db.insert_translation_if_absent(&fresh).await.map_err(|e| Arc::new(e.into()))
             };
-            let stored = db.insert_translation_if_absent(&fresh).await.map_err(|e| Arc::new(e.into()))?;
+            let stored = claims.hold(&key, translate).await?;
             if let Err(err) = db.purge_superseded_translations(&chapter.id, &stored.content_hash).await {
                 tracing::warn!(error = %err, chapter = %chapter.id, "superseded translations not purged yet");
             }
-            Ok(Arc::new(stored))
+            Ok((Arc::new(stored), true))
         }
     }
 

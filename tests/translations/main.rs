@@ -18,5 +18,6 @@ mod markdown;
 mod observability;
 mod postgres;
 mod prompts;
+mod replicas;
 mod stub;
 mod support;
