@@ -147,16 +147,19 @@ impl Db {
         Ok(won.is_some())
     }
 
-    /// Ends replica `by`'s lease of the key (nothing when another replica holds it).
+    /// Ends replica `by`'s lease of the key (nothing when another replica holds it), and clears
+    /// leases that ran out by `now` (left by replicas that died on keys nobody asked for since).
     pub async fn release_translation(
         &self,
         (content_hash, language, model): (&str, &str, &str),
         by: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), DbError> {
         on_pool!(self, write "translations.release_translation", pool => sqlx::query(
-            "DELETE FROM translation_claims WHERE content_hash = $1 AND language = $2 AND model = $3 AND claimed_by = $4",
+            "DELETE FROM translation_claims \
+             WHERE (content_hash = $1 AND language = $2 AND model = $3 AND claimed_by = $4) OR claimed_until <= $5",
         )
-        .bind(content_hash).bind(language).bind(model).bind(by)
+        .bind(content_hash).bind(language).bind(model).bind(by).bind(now)
         .execute(pool).await.map(|_| ()))?;
         Ok(())
     }

@@ -48,7 +48,7 @@ impl Claims {
                 let Some(done) = self.db.cached_translation(key.0, key.1, key.2).await? else {
                     return Ok(Turn::Ours);
                 };
-                self.db.release_translation(key, &self.replica).await?;
+                self.db.release_translation(key, &self.replica, Utc::now()).await?;
                 return Ok(Turn::Cached(done));
             }
             tracing::debug!(replica = %self.replica, "another replica is translating this chapter; waiting");
@@ -75,7 +75,7 @@ impl Claims {
                 },
             }
         };
-        if let Err(err) = self.db.release_translation(key, &self.replica).await {
+        if let Err(err) = self.db.release_translation(key, &self.replica, Utc::now()).await {
             tracing::warn!(error = %err, "releasing this translation's lease failed; it runs out by itself");
         }
         out

@@ -62,6 +62,22 @@ async fn a_dead_replicas_lease_runs_out_and_another_replica_takes_over(app: &Tes
     assert!(matches!(turn, Turn::Ours), "nothing was cached, so the waiting replica translates");
     assert!(started.elapsed() >= Duration::from_millis(900), "waited {:?}", started.elapsed());
     assert!(!app.state.db.claim_translation(lease, "a-third-replica", Utc::now(), Utc::now()).await.unwrap());
+
+    // A lease that ran out on a key nobody asks for again is cleared by the next release.
+    let forgotten = ("cd".repeat(32), "fr".to_owned(), "stub-model".to_owned());
+    let forgotten = (forgotten.0.as_str(), forgotten.1.as_str(), forgotten.2.as_str());
+    assert!(app.state.db.claim_translation(forgotten, "a-replica-that-died", Utc::now(), Utc::now()).await.unwrap());
+    replica.hold(&key, async {}).await;
+    let left: (i64,) = match &app.state.db {
+        docent::db::Db::Sqlite(pool, _) => {
+            sqlx::query_as("SELECT COUNT(*) FROM translation_claims").fetch_one(pool).await
+        }
+        docent::db::Db::Postgres(pool) => {
+            sqlx::query_as("SELECT COUNT(*) FROM translation_claims").fetch_one(pool).await
+        }
+    }
+    .unwrap();
+    assert_eq!(left.0, 0, "both the released lease and the one that ran out are gone");
 }
 
 #[tokio::test]
