@@ -70,6 +70,11 @@ pub const CATALOG: &[MetricDef] = &[
     ),
     def("docent_embed_duration_seconds", Histogram, "Latency of one embedding call, by embedder."),
     def("docent_embed_batch_size", Histogram, "Texts per embedding call, by embedder."),
+    def(
+        "docent_dense_scan_batch_queries",
+        Histogram,
+        "Searches scored together in one coalesced pass over the embedded index's dense matrix.",
+    ),
     def("docent_index_chunks", Gauge, "Chunks in the vector index."),
     def("docent_index_documents", Gauge, "Documents in the vector index."),
     def(
@@ -148,6 +153,9 @@ pub fn install() -> &'static PrometheusHandle {
         let recorder = PrometheusBuilder::new()
             .set_buckets(LATENCY_BUCKETS)
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full("docent_embed_batch_size".into()), BATCH_BUCKETS))
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full("docent_dense_scan_batch_queries".into()), BATCH_BUCKETS)
+            })
             .expect("bucket lists are not empty")
             .build_recorder();
         let handle = recorder.handle();

@@ -97,6 +97,7 @@ impl ScanQueue {
 
 /// One pass for the whole batch; a lone search uses the (multi-threaded) single-query scan.
 fn run(batch: Vec<Pending>, threads: usize) {
+    metrics::histogram!("docent_dense_scan_batch_queries").record(batch.len() as f64);
     let results = match batch.as_slice() {
         [one] => vec![one.guard.search(&one.vector, one.n, one.filter, threads)],
         many => {
