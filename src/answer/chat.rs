@@ -6,7 +6,9 @@
 //! answer is recorded only once the question is. On SQLite writers take turns, so a burst of
 //! fifty new questions used to hold the fiftieth reader's first words behind forty-nine
 //! transactions; now no reader waits on another's write before the answer starts. A failed
-//! question write fails the turn (an error event, nothing recorded for the answer).
+//! question write fails the turn (an error event, nothing recorded for the answer). The turn's
+//! `done` comes only after the question is stored, so a follow-up sent after `done` always
+//! finds its conversation; one sent between `meta` and `done` may race the first write.
 
 use std::sync::Arc;
 use std::time::Instant;
