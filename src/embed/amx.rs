@@ -29,9 +29,9 @@ const STEP: usize = 32;
 /// bf16 elements of one packed weight tile (16 row pairs × 16 columns × 2).
 const TILE_ELEMS: usize = TILE * STEP;
 
-pub(crate) use crate::amx::{available, to_bf16};
+use crate::amx::to_bf16;
 #[cfg(test)]
-use crate::amx::{cpu_has_amx, from_bf16};
+use crate::amx::{available, cpu_has_amx, from_bf16};
 
 /// A `k × n` weight matrix in bf16, laid out as AMX reads it: for every block of 16 columns,
 /// its `k / 32` tiles one after another, each 16 rows of (16 columns × 2 consecutive k).

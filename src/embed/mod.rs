@@ -48,9 +48,9 @@ impl Precision {
     /// `Auto` resolved for this machine; an error names the setting when `Bf16` cannot run.
     pub fn resolve(self) -> Result<Self, EmbedError> {
         match self {
-            Self::Auto if amx::available() => Ok(Self::Bf16),
+            Self::Auto if crate::amx::available() => Ok(Self::Bf16),
             Self::Auto | Self::F32 => Ok(Self::F32),
-            Self::Bf16 if amx::available() => Ok(Self::Bf16),
+            Self::Bf16 if crate::amx::available() => Ok(Self::Bf16),
             Self::Bf16 => Err(EmbedError::Unsupported(
                 "DOCENT_EMBED__PRECISION=bf16 needs a CPU with AMX-BF16 and a Linux kernel that grants \
                  its tile state; this machine has neither (accepted values: auto, f32, bf16)"

@@ -41,7 +41,7 @@ impl Claims {
 
     /// Waits until this replica holds the lease on `key` or the key's translation is cached.
     pub async fn acquire(&self, key: &CacheKey) -> Result<Turn, DbError> {
-        let key = (key.0.as_str(), key.1.as_str(), key.2.as_str());
+        let key = parts(key);
         loop {
             if self.renew(key).await? {
                 // The previous holder may have cached its result just before letting go.
@@ -61,7 +61,7 @@ impl Claims {
 
     /// Runs `work` under the lease on `key`, renewing it meanwhile, and releases it after.
     pub async fn hold<T>(&self, key: &CacheKey, work: impl Future<Output = T>) -> T {
-        let key = (key.0.as_str(), key.1.as_str(), key.2.as_str());
+        let key = parts(key);
         let mut renewal = tokio::time::interval(LEASE / 3);
         renewal.tick().await; // the first tick is immediate: the lease was just taken
         tokio::pin!(work);
@@ -87,4 +87,9 @@ impl Claims {
         let until = now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::MAX);
         self.db.claim_translation(key, &self.replica, until, now).await
     }
+}
+
+/// The key as the lease table's three columns.
+pub fn parts(key: &CacheKey) -> (&str, &str, &str) {
+    (&key.0, &key.1, &key.2)
 }

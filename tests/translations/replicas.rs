@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use docent::access::{Subject, SubjectKind};
-use docent::translate::claim::{Claims, Turn};
+use docent::translate::claim::{Claims, Turn, parts};
 use docent::translate::{Language, TranslationService};
 
 use crate::access_support::signup;
@@ -48,7 +48,7 @@ async fn a_dead_replicas_lease_runs_out_and_another_replica_takes_over(app: &Tes
     // Arrange: a replica leased a key for one more second, then died.
     let key = ("ab".repeat(32), "ur".to_owned(), "stub-model".to_owned());
     let now = Utc::now();
-    let lease = (key.0.as_str(), key.1.as_str(), key.2.as_str());
+    let lease = parts(&key);
     assert!(
         app.state.db.claim_translation(lease, "a-replica-that-died", now + Duration::from_secs(1), now).await.unwrap()
     );
@@ -65,7 +65,7 @@ async fn a_dead_replicas_lease_runs_out_and_another_replica_takes_over(app: &Tes
 
     // A lease that ran out on a key nobody asks for again is cleared by the next release.
     let forgotten = ("cd".repeat(32), "fr".to_owned(), "stub-model".to_owned());
-    let forgotten = (forgotten.0.as_str(), forgotten.1.as_str(), forgotten.2.as_str());
+    let forgotten = parts(&forgotten);
     assert!(app.state.db.claim_translation(forgotten, "a-replica-that-died", Utc::now(), Utc::now()).await.unwrap());
     replica.hold(&key, async {}).await;
     let left: (i64,) = match &app.state.db {

@@ -246,8 +246,9 @@ pub fn top_n_many(
     };
     // On tiles a pass costs about the same for any number of queries (converting and
     // streaming the rows dominates), so whether to split it depends on the rows alone.
-    let work = if amx { rows * 2 } else { rows * queries.len() };
-    let tops = if work < PARALLEL_MIN_ROWS || threads == 1 {
+    let split =
+        threads > 1 && if amx { rows >= PARALLEL_MIN_ROWS / 2 } else { rows * queries.len() >= PARALLEL_MIN_ROWS };
+    let tops = if !split {
         scan((0, rows))
     } else {
         let per = rows.div_ceil(threads);
