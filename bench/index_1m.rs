@@ -104,9 +104,9 @@ fn bench_scan(rows: usize, queries: usize) {
     bench_batch(&state, &mut rng, queries);
 }
 
-/// One pass for 3 and for 16 concurrent searches (how the index serves concurrent queries).
+/// One pass for 1, 3 and 16 concurrent searches (how the index serves concurrent queries).
 fn bench_batch(state: &DenseState, rng: &mut Rng, passes: usize) {
-    for batch in [3, 16] {
+    for batch in [1, 3, 16] {
         bench_batch_of(state, rng, passes, batch);
     }
 }

@@ -27,6 +27,17 @@ pub(crate) fn cpu_has_amx() -> bool {
     false
 }
 
+/// Whether the CPU also reports AMX-INT8 (CPUID leaf 7, EDX bit 25), which the index's scan
+/// uses; [`available`] covers the tile state.
+pub(crate) fn cpu_has_amx_int8() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        cpu_has_amx() && std::arch::x86_64::__cpuid_count(7, 0).edx & (1 << 25) != 0
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 fn detect() -> bool {
     const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;

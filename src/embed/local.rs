@@ -203,10 +203,12 @@ impl LocalEmbedder {
                 if texts.is_empty() {
                     return;
                 }
+                let (started, count) = (std::time::Instant::now(), texts.len());
                 let outcome = match permit {
                     Ok(permit) => run_on_pool(inner, permit, move |inner| inner.embed_all(&texts, texts.len())).await,
                     Err(_) => Err(EmbedError::Inference("embedder is shutting down".to_owned())),
                 };
+                record_embed(count, started.elapsed());
                 coalesce::deliver(replies, outcome);
             });
         }

@@ -1,5 +1,6 @@
 //! In-memory state: a contiguous row-major matrix of unit vectors (stored as f16, see
-//! `half`; queries stay f32) plus per-row metadata,
+//! `half`; queries stay f32; on CPUs with AMX also as int8, the copy the tiles of the batch
+//! scan read, see `scan_amx::codes`) plus per-row metadata,
 //! mirroring the `chunks` table of `index.db`, and the lexical postings of the same rows
 //! (`lexical`), so both sides change together under one lock.
 //!
@@ -13,6 +14,7 @@ use std::collections::HashMap;
 
 use super::lexical::{Lexical, RowTerms};
 use super::scan::{self, Scored};
+use super::scan_amx;
 use crate::half;
 
 /// Sentinel for "no chapter".
@@ -69,6 +71,8 @@ pub struct DocUpdate {
 pub struct DenseState {
     dim: usize,
     data: Vec<u16>,
+    /// int8 copy of `data` (same rows) for the AMX batch scan, where the CPU has AMX.
+    codes: Option<scan_amx::Codes>,
     pks: Vec<i64>,
     doc_of: Vec<u32>,
     chapter_of: Vec<u32>,
@@ -98,7 +102,7 @@ impl RowFilter {
 impl DenseState {
     /// Empty state for vectors of `dim` values (0 = no model recorded yet).
     pub fn new(dim: usize) -> Self {
-        Self { dim, ..Self::default() }
+        Self { dim, codes: scan_amx::usable(dim).then(|| scan_amx::Codes::new(dim)), ..Self::default() }
     }
 
     /// Vector dimension (0 when no model is recorded).
@@ -119,6 +123,9 @@ impl DenseState {
     /// Reserves room for `rows` more rows (avoids regrowth while loading).
     pub fn reserve(&mut self, rows: usize) {
         self.data.reserve_exact(rows * self.dim);
+        if let Some(codes) = &mut self.codes {
+            codes.reserve(rows);
+        }
         self.pks.reserve_exact(rows);
         self.doc_of.reserve_exact(rows);
         self.chapter_of.reserve_exact(rows);
@@ -159,6 +166,9 @@ impl DenseState {
         self.doc_of.push(doc);
         self.chapter_of.push(chapter);
         half::extend_f16(&mut self.data, vector);
+        if let Some(codes) = &mut self.codes {
+            codes.push(vector);
+        }
     }
 
     /// Removes every row of `document_id`.
@@ -185,10 +195,16 @@ impl DenseState {
         if row != last {
             let dim = self.dim;
             self.data.copy_within(last * dim..(last + 1) * dim, row * dim);
+            if let Some(codes) = &mut self.codes {
+                codes.copy_row(last, row);
+            }
             let moved = self.pks[last];
             self.row_of.insert(moved, row);
         }
         self.data.truncate(last * self.dim);
+        if let Some(codes) = &mut self.codes {
+            codes.truncate(last);
+        }
         self.pks.swap_remove(row);
         self.doc_of.swap_remove(row);
         self.chapter_of.swap_remove(row);
@@ -243,6 +259,11 @@ impl DenseState {
                     .filter(|&r| chapter.is_none_or(|c| self.chapter_of[r] == c));
                 scan::top_n_rows(&self.data, self.dim, query, rows, n)
             }
+            // On tiles one query is a batch of one: the int8 pass streams half the bytes of
+            // the f16 scan below (32k rows: 0.7 ms against 1.0).
+            None if self.codes.is_some() => {
+                return self.search_many(&[(query, n, filter)], threads).pop().unwrap_or_default();
+            }
             None => match chapter {
                 Some(c) => {
                     let keep = |r: usize| self.chapter_of[r] == c;
@@ -264,7 +285,7 @@ impl DenseState {
                 scan::BatchQuery { vector, n, chapter: filter.chapter.flatten() }
             })
             .collect();
-        let found = scan::top_n_many(&self.data, self.dim, &self.chapter_of, &batch, threads);
+        let found = scan::top_n_many(&self.data, self.codes.as_ref(), self.dim, &self.chapter_of, &batch, threads);
         found.into_iter().map(|rows| rows.into_iter().map(|s| (self.pks[s.row], s.score)).collect()).collect()
     }
 
@@ -276,7 +297,12 @@ impl DenseState {
 
     /// Approximate heap bytes of the matrix and tables (for stats/logging).
     pub fn memory_bytes(&self) -> usize {
-        self.data.capacity() * 2 + self.pks.capacity() * 16 + self.row_of.capacity() * 24 + self.lexical.memory_bytes()
+        let codes = self.codes.as_ref().map_or(0, scan_amx::Codes::memory_bytes);
+        self.data.capacity() * 2
+            + codes
+            + self.pks.capacity() * 16
+            + self.row_of.capacity() * 24
+            + self.lexical.memory_bytes()
     }
 }
 
@@ -313,5 +339,32 @@ mod tests {
         s.remove_document("b");
         assert_eq!(s.len(), 1);
         assert!(s.search(&[1.0, 0.0], 10, s.filter(Some("zzz"), None), 1).is_empty());
+    }
+
+    #[test]
+    fn the_int8_copy_for_the_tiles_moves_with_its_rows() {
+        let dim = 64;
+        let mut s = DenseState::new(dim);
+        if s.codes.is_none() {
+            eprintln!("this CPU has no AMX-INT8: no int8 copy is kept");
+            return;
+        }
+        // Each row: its pk, then zeros, so its int8 code is 127 and its scale pk / 127.
+        let rows = |doc: &str, pks: &[i64]| DocUpdate {
+            document_id: doc.into(),
+            rows: pks.iter().map(|&pk| NewRow { pk: pk as u32, chapter: None, terms: Default::default() }).collect(),
+            vectors: pks.iter().flat_map(|&pk| std::iter::once(pk as f32).chain([0.0; 63])).collect(),
+        };
+        s.apply(rows("a", &[1, 2, 3]));
+        s.apply(rows("b", &[4, 5]));
+        s.remove_document("a");
+        s.apply(rows("c", &[6]));
+        let codes = s.codes.as_ref().expect("kept");
+        assert_eq!(codes.values().len(), s.data.len());
+        assert_eq!(codes.scales().len(), s.len());
+        for (&pk, &row) in &s.row_of {
+            assert_eq!(codes.values()[row * dim], 127);
+            assert_eq!(codes.scales()[row], pk as f32 / 127.0, "the int8 row moved with its row");
+        }
     }
 }

@@ -28,17 +28,19 @@
 //!   writing 1M chunks through `replace_document` took 111 s, reopening 10 s.)
 //!   That is acceptable next to an LLM call of seconds, but it is the ceiling of
 //!   this design;
-//! * beyond that, in order: int8 rows with an exact rescoring of the top
-//!   candidates, then an HNSW crate (e.g. `hnsw_rs`/`usearch`) for
+//! * beyond that: (int8 rows with an exact rescoring of the top candidates are
+//!   in, on AMX: see below) an HNSW crate (e.g. `hnsw_rs`/`usearch`) for
 //!   sub-millisecond ANN at the cost of recall/filter complexity, or the Qdrant
 //!   backend of the same trait for scale-out.
 //!
 //! Rows are stored as f16 (`crate::half`: half the memory and bandwidth, cosines within
 //! ~1e-5, rankings unchanged on the development book). Scans over at least 8,192 rows run on
 //! the blocking pool, and concurrent ones are coalesced into one pass over the matrix
-//! (`batch`), on AMX tiles where the CPU has them (`scan_amx`: bf16 products, then each
-//! query's candidates rescored exactly); a lone scan from [`scan::PARALLEL_MIN_ROWS`] rows,
-//! and a pass whose work reaches it, is split over up to 4 scoped threads. The text and payload of recently
+//! (`batch`). Where the CPU has AMX every unfiltered or chapter-filtered scan, lone or
+//! batched, runs on tiles over an int8 copy of the rows (`scan_amx`: half the bytes of the
+//! f16 rows, then each query's candidates rescored exactly on the f16 rows); elsewhere a lone
+//! scan from [`scan::PARALLEL_MIN_ROWS`] rows, and a pass whose work reaches it, is split
+//! over up to 4 scoped threads. The text and payload of recently
 //! returned rows are kept in memory (`rows`), so a warm search does not touch SQLite. Smaller scans and scans filtered to one document run inline. The matrix grows
 //! with `Vec` growth; on glibc large reallocations are `mremap`s, so growth does not copy it.
 //! The scan must be built optimised: in an unoptimised `dev` build of the

@@ -1,17 +1,18 @@
 //! The batch dense scan (`scan::top_n_many`) on Intel AMX tiles, where the CPU has them.
 //!
-//! The AVX-512 batch scan multiplies every row by every query with f32 FMAs: a pass for 16
-//! queries over 32k rows is ~200M multiply-adds, 5.2 ms on one core, bound by arithmetic
-//! rather than by memory. Here each block of 32 rows is converted once from f16 to bf16 (one
-//! conversion shared by all the queries) and multiplied by up to 16 queries at a time with
-//! `tdpbf16ps` (a 16 × 32 tile by a 32 × 16 one per instruction, sums in f32). Choosing the
-//! best rows compares a row's 16 scores with the 16 queries' current thresholds in one
-//! AVX-512 compare, so almost no row reaches a heap.
+//! A pass over the matrix is bound by the bytes it streams from memory, not by arithmetic:
+//! scoring 32k rows against one query or sixteen costs about the same once the rows are in
+//! registers. So the tiles read the int8 copy of the matrix ([`codes::Codes`], half the bytes
+//! of the f16 rows) and multiply blocks of 32 rows by up to 16 queries at a time with
+//! `tdpbssd` (a 16 × 64 tile by a 64 × 16 one per instruction, int32 sums), each query
+//! quantised the same way. A row's 16 scores (int32 × row scale × query scale) meet the 16
+//! queries' current thresholds in one AVX-512 compare, so almost no row reaches a heap.
 //!
-//! bf16 keeps 8 mantissa bits, so a score here is within ~1e-4 of the exact one. Each query
+//! int8 scores are approximate (typically within ~1e-3 of the exact cosine). Each query
 //! therefore keeps [`MARGIN`] more candidates than it asked for, and those are rescored
 //! exactly (`half::dot`, the f16 × f32 product of the lone scan) before the best are kept:
-//! results and scores are those of the exact scan, as the tests check against it.
+//! the returned scores are exact, and the rows are those of the exact scan unless a row's
+//! error exceeds the gap to the `n + MARGIN`-th candidate (the tests check equality).
 //!
 //! Tile availability and configuration come from `crate::amx` (shared with the embedder);
 //! the one kernel is stable inline assembly for the reason given there.
@@ -22,29 +23,35 @@ use std::arch::x86_64::*;
 use super::scan::{BatchQuery, Scored, TopN};
 use crate::{amx, half};
 
+pub mod codes;
+
+pub use codes::Codes;
+
 /// Rows of a tile, and queries of a group (the columns of a score tile).
 const TILE: usize = 16;
-/// Dimensions one tile step consumes (bf16).
-const STEP: usize = 32;
+/// Dimensions one tile step consumes (int8).
+const STEP: usize = 64;
 /// Rows per kernel call: two row tiles against one query group.
 const BLOCK: usize = 2 * TILE;
 /// Candidates each query keeps beyond its `n`, for the exact rescoring.
-const MARGIN: usize = 16;
+const MARGIN: usize = 32;
 
 /// Whether the AMX scan can run on rows of `dim` values.
 pub(super) fn usable(dim: usize) -> bool {
     dim > 0
         && dim.is_multiple_of(STEP)
         && amx::available()
+        && amx::cpu_has_amx_int8()
         && std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512bf16")
 }
 
-/// Up to 16 queries in the layout AMX reads as its second operand, with their filters and
-/// current selection thresholds.
+/// Up to 16 queries in the layout AMX reads as its second operand, with their scales,
+/// filters and current selection thresholds.
 struct Group {
-    /// `dim / 32` tiles of 16 dimension pairs × 16 queries × 2 (pairs interleaved).
-    packed: Vec<u16>,
+    /// `dim / 64` tiles of 16 groups of 4 dimensions × 16 queries × 4 (groups interleaved).
+    packed: Vec<i8>,
+    /// Each lane's quantisation scale.
+    scales: [f32; TILE],
     /// Index of the group's first query in the batch.
     first: usize,
     /// Lanes holding a query.
@@ -62,15 +69,19 @@ impl Group {
         let members = &queries[first..(first + TILE).min(queries.len())];
         let mut group = Self {
             packed: vec![0; dim * TILE],
+            scales: [0.0; TILE],
             first,
             active: ((1u32 << members.len()) - 1) as u16,
             any_chapter: 0,
             chapters: [0; TILE],
             thresholds: [f32::NEG_INFINITY; TILE],
         };
+        let mut quantized = Vec::with_capacity(dim);
         for (lane, query) in members.iter().enumerate() {
-            for (k, &v) in query.vector.iter().enumerate() {
-                group.packed[(k / 2) * 2 * TILE + 2 * lane + k % 2] = amx::to_bf16(v);
+            quantized.clear();
+            group.scales[lane] = codes::quantize(query.vector, &mut quantized);
+            for (k, &v) in quantized.iter().enumerate() {
+                group.packed[(k / 4) * 4 * TILE + 4 * lane + k % 4] = v;
             }
             match query.chapter {
                 Some(chapter) => group.chapters[lane] = chapter,
@@ -81,31 +92,43 @@ impl Group {
     }
 }
 
-/// The candidates of every query among rows `[start, end)`: its best `n + MARGIN` by bf16
-/// score, within its chapter. [`usable`] must have returned true for `dim`.
+/// The candidates of every query among rows `[start, end)` of `codes`: its best
+/// `n + MARGIN` by int8 score, within its chapter. [`usable`] must have returned true for
+/// `dim`.
 pub(super) fn scan_range(
-    data: &[u16],
+    codes: &Codes,
     dim: usize,
     chapter_of: &[u32],
     queries: &[BatchQuery<'_>],
     (start, end): (usize, usize),
 ) -> Vec<TopN> {
-    assert!(usable(dim), "the AMX scan needs AMX-BF16, AVX512-BF16 and a dimension that is a multiple of 32");
+    assert!(usable(dim), "the AMX scan needs AMX-INT8, AVX-512 and a dimension that is a multiple of 64");
+    let (values, scales) = (codes.values(), codes.scales());
+    assert!(end * dim <= values.len() && end <= scales.len(), "rows {start}..{end} outside the matrix");
     let mut groups: Vec<Group> =
         (0..queries.len()).step_by(TILE).map(|first| Group::new(queries, first, dim)).collect();
     let mut tops: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n + MARGIN)).collect();
-    let mut rows = vec![0u16; BLOCK * dim];
-    let mut scores = [0f32; BLOCK * TILE];
+    let mut tail = vec![0i8; BLOCK * dim];
+    let mut sums = [0i32; BLOCK * TILE];
     // SAFETY: `usable` checked the CPU features and the tile permission; every pointer the
-    // kernels use lies inside `rows`, `scores`, the group's packed queries or `data`.
+    // kernels use lies inside `values`, `tail`, `sums` or the group's packed queries.
     unsafe {
         amx::configure();
         for first in (start..end).step_by(BLOCK) {
             let count = BLOCK.min(end - first);
-            to_bf16_rows(&data[first * dim..(first + count) * dim], &mut rows);
+            let rows = &values[first * dim..(first + count) * dim];
+            // A whole block is read in place; the last, partial one from a zero-padded copy.
+            let rows = if count == BLOCK {
+                rows
+            } else {
+                tail[..rows.len()].copy_from_slice(rows);
+                tail[rows.len()..].fill(0);
+                &tail
+            };
             for group in &mut groups {
-                multiply(&rows, dim, &group.packed, &mut scores);
-                select(&scores, (first, count), chapter_of, group, &mut tops);
+                multiply(rows, dim, &group.packed, &mut sums);
+                let block = Block { sums: &sums, first, row_scales: &scales[first..first + count] };
+                select(&block, chapter_of, group, &mut tops);
             }
         }
         amx::release();
@@ -128,37 +151,15 @@ pub(super) fn rescore(data: &[u16], dim: usize, queries: &[BatchQuery<'_>], cand
         .collect()
 }
 
-/// Rounds the f16 rows `src` to bf16 into the start of `dst`, zeroing the rest of it.
-///
-/// # Safety
-/// The CPU must have AVX-512F and AVX512-BF16; `src.len()` must be a multiple of 32 and at
-/// most `dst.len()`.
-#[target_feature(enable = "avx512f,avx512bf16")]
-unsafe fn to_bf16_rows(src: &[u16], dst: &mut [u16]) {
-    let n = src.len();
-    assert!(n.is_multiple_of(STEP) && n <= dst.len());
-    let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
-    for i in (0..n).step_by(STEP) {
-        // SAFETY: i + 32 ≤ n ≤ both lengths.
-        unsafe {
-            let low = _mm512_cvtph_ps(_mm256_loadu_si256(s.add(i).cast()));
-            let high = _mm512_cvtph_ps(_mm256_loadu_si256(s.add(i + TILE).cast()));
-            let packed: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(high, low));
-            _mm512_storeu_si512(d.add(i).cast(), packed);
-        }
-    }
-    dst[n..].fill(0);
-}
-
-/// `scores` (32 rows × 16 queries, f32, row-major) = `rows` (32 × `dim` bf16) · the group's
+/// `sums` (32 rows × 16 queries, int32, row-major) = `rows` (32 × `dim` int8) · the group's
 /// packed queries.
 ///
 /// # Safety
 /// Tile configuration loaded on this thread; `rows` holds 32 rows of `dim` values and
-/// `packed` `dim × 16`, with `dim` a multiple of 32.
-unsafe fn multiply(rows: &[u16], dim: usize, packed: &[u16], scores: &mut [f32; BLOCK * TILE]) {
+/// `packed` `dim × 16`, with `dim` a multiple of 64.
+unsafe fn multiply(rows: &[i8], dim: usize, packed: &[i8], sums: &mut [i32; BLOCK * TILE]) {
     debug_assert!(rows.len() >= BLOCK * dim && packed.len() >= dim * TILE);
-    // SAFETY: per the contract above; the loop runs dim / 32 ≥ 1 times.
+    // SAFETY: per the contract above; the loop runs dim / 64 ≥ 1 times.
     unsafe {
         asm!(
             "tilezero tmm0",
@@ -167,8 +168,8 @@ unsafe fn multiply(rows: &[u16], dim: usize, packed: &[u16], scores: &mut [f32; 
             "tileloadd tmm6, [{b} + {bs}*1]",
             "tileloadd tmm4, [{a} + {ast}*1]",
             "tileloadd tmm5, [{a2} + {ast}*1]",
-            "tdpbf16ps tmm0, tmm4, tmm6",
-            "tdpbf16ps tmm1, tmm5, tmm6",
+            "tdpbssd tmm0, tmm4, tmm6",
+            "tdpbssd tmm1, tmm5, tmm6",
             "add {a}, 64",
             "add {a2}, 64",
             "add {b}, 1024",
@@ -178,38 +179,44 @@ unsafe fn multiply(rows: &[u16], dim: usize, packed: &[u16], scores: &mut [f32; 
             "tilestored [{c} + {cs}*1 + 1024], tmm1",
             a = inout(reg) rows.as_ptr() => _,
             a2 = inout(reg) rows.as_ptr().add(TILE * dim) => _,
-            ast = in(reg) dim * 2,
+            ast = in(reg) dim,
             b = inout(reg) packed.as_ptr() => _,
             bs = in(reg) 64usize,
             n = inout(reg) dim / STEP => _,
-            c = in(reg) scores.as_mut_ptr(),
+            c = in(reg) sums.as_mut_ptr(),
             cs = in(reg) 64usize,
             options(nostack),
         );
     }
 }
 
-/// Offers rows `first..first + count` (their scores in `scores`) to the group's queries: a
-/// row's 16 scores meet the 16 thresholds in one compare, and only rows beating one reach a
-/// heap.
+/// One block's int32 sums with what turns them into scores.
+struct Block<'a> {
+    sums: &'a [i32; BLOCK * TILE],
+    /// Index of the block's first row.
+    first: usize,
+    /// The scales of the block's rows (as many as it has rows).
+    row_scales: &'a [f32],
+}
+
+/// Offers the block's rows to the group's queries: a row's 16 scores meet the 16 thresholds
+/// in one compare, and only rows beating one reach a heap.
 ///
 /// # Safety
 /// The CPU must have AVX-512F; `chapter_of` covers the rows.
 #[target_feature(enable = "avx512f")]
-unsafe fn select(
-    scores: &[f32; BLOCK * TILE],
-    (first, count): (usize, usize),
-    chapter_of: &[u32],
-    group: &mut Group,
-    tops: &mut [TopN],
-) {
-    // SAFETY: `chapters` and `thresholds` are 16 lanes; `r < count ≤ 32` stays inside `scores`.
+unsafe fn select(block: &Block<'_>, chapter_of: &[u32], group: &mut Group, tops: &mut [TopN]) {
+    // SAFETY: the lane arrays are 16 wide; `r < row_scales.len() ≤ 32` stays inside `sums`.
     unsafe {
         let chapters = _mm512_loadu_si512(group.chapters.as_ptr().cast());
+        let query_scales = _mm512_loadu_ps(group.scales.as_ptr());
         let mut thresholds = _mm512_loadu_ps(group.thresholds.as_ptr());
-        for r in 0..count {
-            let row = first + r;
-            let row_scores = _mm512_loadu_ps(scores.as_ptr().add(r * TILE));
+        let mut scores = [0f32; TILE];
+        for (r, &row_scale) in block.row_scales.iter().enumerate() {
+            let row = block.first + r;
+            let sums = _mm512_loadu_si512(block.sums.as_ptr().add(r * TILE).cast());
+            let row_scores =
+                _mm512_mul_ps(_mm512_cvtepi32_ps(sums), _mm512_mul_ps(query_scales, _mm512_set1_ps(row_scale)));
             let same_chapter = if group.any_chapter == group.active {
                 0
             } else {
@@ -221,11 +228,12 @@ unsafe fn select(
             if hits == 0 {
                 continue;
             }
+            _mm512_storeu_ps(scores.as_mut_ptr(), row_scores);
             while hits != 0 {
                 let lane = hits.trailing_zeros() as usize;
                 hits &= hits - 1;
                 let top = &mut tops[group.first + lane];
-                top.push(scores[r * TILE + lane], row);
+                top.push(scores[lane], row);
                 group.thresholds[lane] = top.threshold();
             }
             thresholds = _mm512_loadu_ps(group.thresholds.as_ptr());
