@@ -56,3 +56,28 @@ fn a_batch_on_amx_tiles_finds_exactly_what_each_query_finds_alone() {
         }
     }
 }
+
+#[test]
+fn a_lone_search_of_a_dense_state_with_its_int8_copy_equals_the_exact_scan() {
+    if !amx_or_explain() {
+        return;
+    }
+    let (dim, rows) = (64, 3001);
+    let values = unit_rows(rows, dim, 3);
+    let mut state = crate::index::embedded::DenseState::new(dim);
+    let mut data = Vec::new();
+    for (row, vector) in values.chunks_exact(dim).enumerate() {
+        state.push(row as i64 + 1, &format!("doc{}", row % 5), Some(&format!("ch{}", row % 3)), vector);
+    }
+    half::extend_f16(&mut data, &values);
+    let queries = unit_rows(12, dim, 4);
+    for (k, query) in queries.chunks_exact(dim).enumerate() {
+        let chapter = (k % 2 == 1).then(|| format!("ch{}", k % 3));
+        let filter = state.filter(None, chapter.as_deref());
+        let found = state.search(query, 10, filter, 1);
+        let keep = |row: usize| chapter.is_none() || row % 3 == k % 3;
+        let exact: Vec<(i64, f32)> =
+            top_n(&data, dim, query, 10, 1, &keep).into_iter().map(|s| (s.row as i64 + 1, s.score)).collect();
+        assert_eq!(found, exact, "query {k}, chapter {chapter:?}");
+    }
+}
