@@ -85,7 +85,7 @@ with open(sys.argv[2], "w") as f:
     for heading, text in rows:
         f.write(json.dumps(f"{heading}\n\n{text}" if heading else text) + "\n")
 PY
-"$TARGET/release/examples/embed" "$WORK/texts.jsonl" 2 16
+"$TARGET/release/examples/embed" "$WORK/texts.jsonl" 2 16 | tee "$WORK/docent-embed.txt"
 if [ "${BENCH_SKIP_TORCH:-0}" = 1 ]; then
   echo "pytorch: skipped (BENCH_SKIP_TORCH=1)"
 else
@@ -94,7 +94,19 @@ else
     echo "bench: creating $VENV with torch and sentence-transformers (large download)" >&2
     python3 -m venv "$VENV" && "$VENV/bin/pip" install -q torch sentence-transformers
   fi
-  "$VENV/bin/python" bench/torch_embed.py "$WORK/texts.jsonl" "${DOCENT_MODEL_DIR:-models/all-MiniLM-L6-v2}" 2
+  "$VENV/bin/python" bench/torch_embed.py "$WORK/texts.jsonl" "${DOCENT_MODEL_DIR:-models/all-MiniLM-L6-v2}" 2 \
+    | tee "$WORK/torch-embed.txt"
+  # Docent against PyTorch, precision by precision (f32 vs fp32, bf16 vs bf16 autocast).
+  python3 - "$WORK/docent-embed.txt" "$WORK/torch-embed.txt" <<'PY'
+import re, sys
+def rates(path, pattern):
+    return {m[0]: float(m[1]) for m in re.findall(pattern, open(path).read())}
+docent = rates(sys.argv[1], r"docent embed \((\w+)\): \d+ chunks.*?: ([\d.]+) chunks/s")
+torch = rates(sys.argv[2], r"pytorch (fp32|bf16 autocast): .*?: ([\d.]+) chunks/s")
+for ours, theirs in (("f32", "fp32"), ("bf16", "bf16 autocast")):
+    if ours in docent and theirs in torch:
+        print(f"docent {ours} / pytorch {theirs}: {docent[ours] / torch[theirs]:.2f}x")
+PY
 fi
 
 echo "== overhead before the first SSE delta (stub LLM streaming instantly)"
