@@ -50,6 +50,7 @@ macro_rules! multiversion {
         }
     };
 }
+pub(crate) use multiversion;
 
 /// A raw pointer that may be shared between rayon tasks writing disjoint regions.
 #[derive(Clone, Copy)]

@@ -9,6 +9,7 @@
 //! APIs) can implement the same trait later.
 
 mod amx;
+mod attention;
 mod bert;
 mod coalesce;
 mod kernels;
