@@ -50,7 +50,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn report(label: &str, mut times: Vec<Duration>) {
     times.sort();
     println!(
-        "{label}: p50 {:.1} ms, p95 {:.1} ms, min {:.1} ms ({} queries)",
+        "{label}: p50 {:.3} ms, p95 {:.3} ms, min {:.3} ms ({} queries)",
         percentile(&times, 0.50).as_secs_f64() * 1e3,
         percentile(&times, 0.95).as_secs_f64() * 1e3,
         times[0].as_secs_f64() * 1e3,

@@ -20,6 +20,13 @@ use crate::half;
 /// Sentinel for "no chapter".
 const NO_CHAPTER: u32 = u32::MAX;
 
+/// From this many rows a lone search scans the int8 copy on tiles rather than the f16 rows.
+/// Below it the tiles' fixed costs (packing the query, the wider candidate heap, rescoring)
+/// outweigh the bytes saved; one thread, top-100, measured with `bench/index_1m.rs`: 2k rows
+/// 0.06 ms f16 against 0.11 on tiles, 8k 0.24 against 0.27, 16k 0.52 against 0.45, 32k 0.97
+/// against 0.88.
+pub(super) const TILES_MIN_ROWS: usize = 16_384;
+
 /// String <-> `u32` interner (entries are never freed; ids are few).
 #[derive(Debug, Default)]
 struct Interner {
@@ -260,8 +267,8 @@ impl DenseState {
                 scan::top_n_rows(&self.data, self.dim, query, rows, n)
             }
             // On tiles one query is a batch of one: the int8 pass streams half the bytes of
-            // the f16 scan below (32k rows: 0.7 ms against 1.0).
-            None if self.codes.is_some() => {
+            // the f16 scan below, which pays once the matrix is large (see TILES_MIN_ROWS).
+            None if self.codes.is_some() && self.len() >= TILES_MIN_ROWS => {
                 return self.search_many(&[(query, n, filter)], threads).pop().unwrap_or_default();
             }
             None => match chapter {

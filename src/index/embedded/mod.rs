@@ -38,9 +38,10 @@
 //! Rows are stored as f16 (`crate::half`: half the memory and bandwidth, cosines within
 //! ~1e-5, rankings unchanged on the development book). Scans over at least 8,192 rows run on
 //! the blocking pool, and concurrent ones are coalesced into one pass over the matrix
-//! (`batch`). Where the CPU has AMX every unfiltered or chapter-filtered scan, lone or
-//! batched, runs on tiles over an int8 copy of the rows (`scan_amx`: half the bytes of the
-//! f16 rows, then each query's candidates rescored exactly on the f16 rows); elsewhere a lone
+//! (`batch`). Where the CPU has AMX every batched scan, and every unfiltered or
+//! chapter-filtered lone scan from 16k rows, runs on tiles over an int8 copy of the rows
+//! (`scan_amx`: half the bytes of the f16 rows, then each query's candidates rescored
+//! exactly on the f16 rows); elsewhere a lone
 //! scan from [`scan::PARALLEL_MIN_ROWS`] rows, and a pass whose work reaches it, is split
 //! over up to 4 scoped threads. The text and payload of recently
 //! returned rows are kept in memory (`rows`), so a warm search does not touch SQLite. Smaller scans and scans filtered to one document run inline. The matrix grows

@@ -62,7 +62,8 @@ fn a_lone_search_of_a_dense_state_with_its_int8_copy_equals_the_exact_scan() {
     if !amx_or_explain() {
         return;
     }
-    let (dim, rows) = (64, 3001);
+    // Just past the size from which a lone search runs on the tiles.
+    let (dim, rows) = (64, super::super::dense::TILES_MIN_ROWS + 17);
     let values = unit_rows(rows, dim, 3);
     let mut state = crate::index::embedded::DenseState::new(dim);
     let mut data = Vec::new();
