@@ -28,14 +28,18 @@ pub(crate) fn cpu_has_amx() -> bool {
 }
 
 /// Whether the CPU also reports AMX-INT8 (CPUID leaf 7, EDX bit 25), which the index's scan
-/// uses; [`available`] covers the tile state.
+/// uses; [`available`] covers the tile state. Read once: the scan asks on every pass, and
+/// under a hypervisor each `cpuid` is a trap to it.
 pub(crate) fn cpu_has_amx_int8() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        cpu_has_amx() && std::arch::x86_64::__cpuid_count(7, 0).edx & (1 << 25) != 0
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    static INT8: OnceLock<bool> = OnceLock::new();
+    *INT8.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            cpu_has_amx() && std::arch::x86_64::__cpuid_count(7, 0).edx & (1 << 25) != 0
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    })
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]

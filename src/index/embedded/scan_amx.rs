@@ -108,7 +108,8 @@ pub(super) fn scan_range(
     let mut groups: Vec<Group> =
         (0..queries.len()).step_by(TILE).map(|first| Group::new(queries, first, dim)).collect();
     let mut tops: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n + MARGIN)).collect();
-    let mut tail = vec![0i8; BLOCK * dim];
+    // Only the last block of a range can be partial: its zero-padded copy is made there.
+    let mut tail = Vec::new();
     let mut sums = [0i32; BLOCK * TILE];
     // SAFETY: `usable` checked the CPU features and the tile permission; every pointer the
     // kernels use lies inside `values`, `tail`, `sums` or the group's packed queries.
@@ -121,8 +122,8 @@ pub(super) fn scan_range(
             let rows = if count == BLOCK {
                 rows
             } else {
-                tail[..rows.len()].copy_from_slice(rows);
-                tail[rows.len()..].fill(0);
+                tail.extend_from_slice(rows);
+                tail.resize(BLOCK * dim, 0);
                 &tail
             };
             for group in &mut groups {
