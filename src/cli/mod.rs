@@ -68,6 +68,7 @@ pub enum Command {
 
 /// Parses the command line and runs the subcommand.
 pub fn run() -> ExitCode {
+    crate::memory::configure();
     let cli = Cli::parse();
     match &cli.command {
         Command::Version(args) => return version::run(args),

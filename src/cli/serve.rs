@@ -7,7 +7,6 @@ use crate::config::Settings;
 use crate::telemetry::{self, Console};
 
 pub fn run(settings: Settings) -> ExitCode {
-    crate::memory::limit_arenas();
     let _guard = match telemetry::init(&settings, Console::Stdout) {
         Ok(guard) => guard,
         Err(err) => return super::fail(&err),
