@@ -1,8 +1,9 @@
 //! A chat turn inside a conversation: load the owner's conversation (or start one), record the
 //! question, answer it with the earlier turns as context (streamed or whole), record the answer.
 //!
-//! The question's write runs beside the answer rather than before it: it is spawned (so a
-//! reader who leaves cannot cut it short) while retrieval and generation start, and the
+//! The question's write runs beside the answer rather than before it: it is queued on the
+//! [`TurnLog`](crate::db::turns::TurnLog), which commits concurrent turns' writes together
+//! (so a reader who leaves cannot cut it short), while retrieval and generation start; the
 //! answer is recorded only once the question is. On SQLite writers take turns, so a burst of
 //! fifty new questions used to hold the fiftieth reader's first words behind forty-nine
 //! transactions; now no reader waits on another's write before the answer starts. A failed
@@ -13,13 +14,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use chrono::Utc;
+
 use futures::future::{BoxFuture, Shared};
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 
 use super::{Answer, AnswerError, AnswerEvent, AnswerRequest, AnswerService};
 use crate::db::DbError;
-use crate::db::conversations::{NewMessage, Owner};
+use crate::db::conversations::{ConversationRecord, NewMessage, Owner};
+use crate::db::turns::{MessageRow, TurnWrite};
 use crate::llm::{ChatMessage, Role};
 
 #[derive(Debug, thiserror::Error)]
@@ -92,25 +96,18 @@ impl AnswerService {
         Ok(Turn { conversation_id, message_id: new_id(), history, saving })
     }
 
-    /// Spawns the question's write: with `new` (owner, title) it also creates the conversation.
+    /// Queues the question's write: with `new` (owner, title) it also creates the conversation.
     fn save_question(&self, new: Option<(Owner, String)>, conversation_id: &str, message: &str) -> Saving {
-        let (db, id) = (self.db.clone(), new_id());
-        let (conversation_id, message) = (conversation_id.to_owned(), message.to_owned());
-        let write = tokio::spawn(async move {
-            let question = question(&id, &conversation_id, &message);
-            match new {
-                Some((owner, title)) => db.start_conversation(&owner, &title, question).await.map(drop),
-                None => db.append_message(question).await,
+        let id = new_id();
+        let question = question(&id, conversation_id, message);
+        let write = match new {
+            Some((owner, title)) => {
+                let conversation = ConversationRecord::new(conversation_id, &owner, &title);
+                TurnWrite::Start { first: MessageRow::new(question, conversation.created_at), conversation }
             }
-        });
-        async move {
-            match write.await {
-                Ok(written) => written.map_err(Arc::new),
-                Err(_) => Err(Arc::new(DbError::Query(sqlx::Error::WorkerCrashed))),
-            }
-        }
-        .boxed()
-        .shared()
+            None => TurnWrite::Append(MessageRow::new(question, Utc::now())),
+        };
+        self.turns.submit(write).map(|written| written.map_err(Arc::new)).boxed().shared()
     }
 
     /// Answers the turn's question and records the answer.
@@ -155,18 +152,17 @@ impl AnswerService {
     async fn record(&self, turn: &Turn, answer: &Answer, started: Instant) -> Result<(), ChatError> {
         turn.saving.clone().await.map_err(ChatError::QuestionNotRecorded)?;
         let citations = serde_json::to_value(&answer.citations).unwrap_or_default();
-        self.db
-            .append_message(NewMessage {
-                id: &turn.message_id,
-                conversation_id: &turn.conversation_id,
-                role: "assistant",
-                content: &answer.answer,
-                citations,
-                status: Some(answer.status.as_str()),
-                provider: Some(&answer.provider),
-                latency_ms: Some(started.elapsed().as_millis().min(i32::MAX as u128) as i32),
-            })
-            .await?;
+        let answer = NewMessage {
+            id: &turn.message_id,
+            conversation_id: &turn.conversation_id,
+            role: "assistant",
+            content: &answer.answer,
+            citations,
+            status: Some(answer.status.as_str()),
+            provider: Some(&answer.provider),
+            latency_ms: Some(started.elapsed().as_millis().min(i32::MAX as u128) as i32),
+        };
+        self.turns.submit(TurnWrite::Append(MessageRow::new(answer, Utc::now()))).await?;
         Ok(())
     }
 

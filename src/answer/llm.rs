@@ -124,8 +124,8 @@ pub(crate) fn defuse(text: &str, tag: &str) -> String {
     let (open, close) = (format!("<{tag}"), format!("</{tag}"));
     let mut out = String::with_capacity(text.len());
     for (i, c) in text.char_indices() {
-        let delimiter = lower[i..].starts_with(&open) || lower[i..].starts_with(&close);
-        if c == '<' && delimiter { out.push_str("&lt;") } else { out.push(c) }
+        let delimiter = c == '<' && (lower[i..].starts_with(&open) || lower[i..].starts_with(&close));
+        if delimiter { out.push_str("&lt;") } else { out.push(c) }
     }
     out
 }
@@ -143,8 +143,9 @@ pub fn cite(text: &str, hits: &[SearchHit]) -> Vec<Citation> {
             let hit = &hits[n - 1];
             let best = sentences(&hit.text)
                 .into_iter()
-                .max_by(|a, b| overlap(&terms, &content_terms(a)).total_cmp(&overlap(&terms, &content_terms(b))));
-            if let Some(quote) = best {
+                .map(|quote| (overlap(&terms, &content_terms(&quote)), quote))
+                .max_by(|(a, _), (b, _)| a.total_cmp(b));
+            if let Some((_, quote)) = best {
                 citations.push(Citation::from_hit(n, hit, &quote));
             }
         }

@@ -25,6 +25,7 @@ pub use extractive::{Extractive, ExtractiveParams, Signals};
 pub use selection::SelectionSource;
 pub use stream::AnswerStream;
 
+use crate::db::turns::TurnLog;
 use crate::db::{Db, DbError};
 use crate::embed::EmbedError;
 use crate::index::IndexFilter;
@@ -145,6 +146,8 @@ pub enum AnswerEvent {
 pub struct AnswerService {
     retriever: Retriever,
     db: Db,
+    /// Where turns' questions and answers are written (committed in groups).
+    turns: TurnLog,
     extractive: Arc<Extractive>,
     llm: Option<llm::LlmGenerator>,
     /// Whether the extractive generator answers when the chat model chain fails.
@@ -156,7 +159,8 @@ pub struct AnswerService {
 impl AnswerService {
     pub fn new(retriever: Retriever, db: Db, params: ExtractiveParams) -> Self {
         let extractive = Arc::new(Extractive::new(retriever.embedder().clone(), params));
-        Self { retriever, db, extractive, llm: None, extractive_fallback: true, history_turns: 5 }
+        let turns = TurnLog::new(db.clone());
+        Self { retriever, db, turns, extractive, llm: None, extractive_fallback: true, history_turns: 5 }
     }
 
     /// Whether answers are written by a language model (and so spend tokens of a quota).

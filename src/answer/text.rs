@@ -2,6 +2,7 @@
 //! whitespace normalisation, content-word extraction and lexical overlap.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 /// Common English words that carry no topic (ignored by lexical overlap and query rewriting).
 const STOPWORDS: &[&str] = &[
@@ -125,26 +126,34 @@ pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
+/// [`STOPWORDS`] as a set: every answer checks thousands of words against it.
+static STOPWORD_SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| STOPWORDS.iter().copied().collect());
+
+fn is_stopword(word: &str) -> bool {
+    STOPWORD_SET.contains(word)
+}
+
 /// A crude stem so "kings" matches "king" and "ruled" matches "rule".
-fn stem(word: &str) -> String {
+fn stem(mut word: String) -> String {
     for suffix in ["ing", "ed", "es", "s"] {
         if word.len() > suffix.len() + 3 && word.ends_with(suffix) {
-            return word[..word.len() - suffix.len()].to_owned();
+            word.truncate(word.len() - suffix.len());
+            break;
         }
     }
-    word.to_owned()
+    word
 }
 
 /// The stemmed content words of `text` (stopwords removed).
 pub fn content_terms(text: &str) -> HashSet<String> {
-    words(text).into_iter().filter(|w| !STOPWORDS.contains(&w.as_str())).map(|w| stem(&w)).collect()
+    words(text).into_iter().filter(|w| !is_stopword(w)).map(stem).collect()
 }
 
 /// Content words of `text` in order of appearance, deduplicated, stopwords and anaphors removed.
 pub fn key_terms(text: &str) -> Vec<String> {
     let mut seen = HashSet::new();
     text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !STOPWORDS.contains(&w.to_lowercase().as_str()))
+        .filter(|w| !w.is_empty() && !is_stopword(&w.to_lowercase()))
         .filter(|w| seen.insert(w.to_lowercase()))
         .map(str::to_owned)
         .collect()

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::types::Json;
 
+use super::turns::{MessageRow, TurnWrite};
 use super::{Db, DbError};
 use crate::on_pool;
 
@@ -31,6 +32,21 @@ pub struct ConversationRecord {
     pub title: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl ConversationRecord {
+    /// A conversation of `owner` starting now.
+    pub fn new(id: &str, owner: &Owner, title: &str) -> Self {
+        let now = Utc::now();
+        Self {
+            id: id.to_owned(),
+            owner_kind: owner.kind.to_owned(),
+            owner_id: owner.id.clone(),
+            title: Some(title.to_owned()),
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -65,32 +81,9 @@ pub struct NewMessage<'a> {
 const CONVERSATION_COLUMNS: &str = "id, owner_kind, owner_id, title, created_at, updated_at";
 const MESSAGE_COLUMNS: &str = "id, conversation_id, role, content, citations, status, provider, latency_ms, created_at";
 
-/// Inserts one message row inside the transaction `$tx` (either dialect: a macro, because the
-/// two pools' transaction types differ).
-macro_rules! insert_message {
-    ($tx:ident, $message:expr, $at:expr) => {
-        sqlx::query(
-            "INSERT INTO messages (id, conversation_id, role, content, citations, status, provider, latency_ms, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind($message.id).bind($message.conversation_id).bind($message.role).bind($message.content)
-        .bind(Json(&$message.citations)).bind($message.status).bind($message.provider).bind($message.latency_ms)
-        .bind($at)
-        .execute(&mut *$tx).await?
-    };
-}
-
 impl Db {
     pub async fn create_conversation(&self, owner: &Owner, title: &str) -> Result<ConversationRecord, DbError> {
-        let now = Utc::now();
-        let record = ConversationRecord {
-            id: uuid::Uuid::now_v7().to_string(),
-            owner_kind: owner.kind.to_owned(),
-            owner_id: owner.id.clone(),
-            title: Some(title.to_owned()),
-            created_at: now,
-            updated_at: now,
-        };
+        let record = ConversationRecord::new(&uuid::Uuid::now_v7().to_string(), owner, title);
         on_pool!(self, write "conversations.create_conversation", pool => sqlx::query(
             "INSERT INTO conversations (id, owner_kind, owner_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -108,26 +101,9 @@ impl Db {
         title: &str,
         first: NewMessage<'_>,
     ) -> Result<ConversationRecord, DbError> {
-        let now = Utc::now();
-        let record = ConversationRecord {
-            id: first.conversation_id.to_owned(),
-            owner_kind: owner.kind.to_owned(),
-            owner_id: owner.id.clone(),
-            title: Some(title.to_owned()),
-            created_at: now,
-            updated_at: now,
-        };
-        on_pool!(self, write "conversations.start_conversation", pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO conversations (id, owner_kind, owner_id, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&record.id).bind(&record.owner_kind).bind(&record.owner_id).bind(&record.title)
-            .bind(record.created_at).bind(record.updated_at)
-            .execute(&mut *tx).await?;
-            insert_message!(tx, first, now);
-            tx.commit().await?;
-        });
+        let record = ConversationRecord::new(first.conversation_id, owner, title);
+        let first = MessageRow::new(first, record.created_at);
+        self.write_turns(&[TurnWrite::Start { conversation: record.clone(), first }]).await?;
         Ok(record)
     }
 
@@ -183,15 +159,7 @@ impl Db {
 
     /// Appends a message and marks the conversation active.
     pub async fn append_message(&self, message: NewMessage<'_>) -> Result<(), DbError> {
-        let now = Utc::now();
-        on_pool!(self, write "conversations.append_message", pool => {
-            let mut tx = pool.begin().await?;
-            insert_message!(tx, message, now);
-            sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
-                .bind(now).bind(message.conversation_id).execute(&mut *tx).await?;
-            tx.commit().await?;
-        });
-        Ok(())
+        self.write_turns(&[TurnWrite::Append(MessageRow::new(message, Utc::now()))]).await
     }
 
     /// A conversation's messages, oldest first.

@@ -13,6 +13,7 @@ pub mod migrate;
 pub mod quotas;
 pub mod sessions;
 pub mod translations;
+pub mod turns;
 pub mod users;
 
 use std::str::FromStr;

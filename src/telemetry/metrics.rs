@@ -61,6 +61,11 @@ pub const CATALOG: &[MetricDef] = &[
         "Database operations waiting for a pooled connection (operations in flight minus connections in use).",
     ),
     def("docent_db_chunks", Gauge, "Chunks stored in the database (the source of truth the index is built from)."),
+    def(
+        "docent_db_batch_size",
+        Histogram,
+        "Writes committed together in one transaction, by operation (conversations.write_turns: chat turns).",
+    ),
     def("docent_vector_store_up", Gauge, "1 if the vector index answered its last probe, else 0."),
     def("docent_embedder_up", Gauge, "1 if the embedding model is loaded and answering, else 0."),
     def(
@@ -156,6 +161,7 @@ pub fn install() -> &'static PrometheusHandle {
             .and_then(|b| {
                 b.set_buckets_for_metric(Matcher::Full("docent_dense_scan_batch_queries".into()), BATCH_BUCKETS)
             })
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full("docent_db_batch_size".into()), BATCH_BUCKETS))
             .expect("bucket lists are not empty")
             .build_recorder();
         let handle = recorder.handle();

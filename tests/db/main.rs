@@ -169,3 +169,5 @@ async fn a_user_has_one_translation_record_per_chapter_and_language_on_postgres(
     assert!(insert("t1").await.is_ok());
     assert!(insert("t2").await.is_err(), "unique on user + chapter + language");
 }
+
+mod turns;
