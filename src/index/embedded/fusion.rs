@@ -51,11 +51,10 @@ pub fn fuse(bm25: &[(i64, f32)], dense: &[(i64, f32)], params: &FusionParams, k:
         entry.score += params.dense_weight / (params.k + rank as f32);
     }
     if params.method == FusionMethod::Convex {
-        let (b, d) = (min_max(bm25), min_max(dense));
+        let (b, d) = (Range::of(bm25), Range::of(dense));
         let alpha = params.alpha.clamp(0.0, 1.0);
         for f in by_pk.values_mut() {
-            let side = |m: &HashMap<i64, f32>| m.get(&f.pk).copied().unwrap_or(0.0);
-            f.score = alpha * side(&d) + (1.0 - alpha) * side(&b);
+            f.score = alpha * d.scale(f.dense) + (1.0 - alpha) * b.scale(f.bm25);
         }
     }
     let mut fused: Vec<Fused> = by_pk.into_values().collect();
@@ -66,12 +65,28 @@ pub fn fuse(bm25: &[(i64, f32)], dense: &[(i64, f32)], params: &FusionParams, k:
     fused
 }
 
-/// Scores scaled to 0–1 over the list; all equal (or a single candidate) → 1.
-fn min_max(list: &[(i64, f32)]) -> HashMap<i64, f32> {
-    let max = list.iter().map(|x| x.1).fold(f32::NEG_INFINITY, f32::max);
-    let min = list.iter().map(|x| x.1).fold(f32::INFINITY, f32::min);
-    let span = max - min;
-    list.iter().map(|&(pk, s)| (pk, if span > f32::EPSILON { (s - min) / span } else { 1.0 })).collect()
+/// The span of one side's raw scores, for min-max scaling.
+struct Range {
+    min: f32,
+    span: f32,
+}
+
+impl Range {
+    fn of(list: &[(i64, f32)]) -> Self {
+        let max = list.iter().map(|x| x.1).fold(f32::NEG_INFINITY, f32::max);
+        let min = list.iter().map(|x| x.1).fold(f32::INFINITY, f32::min);
+        Self { min, span: max - min }
+    }
+
+    /// A candidate's score on this side scaled to 0–1 over the list (all equal, or a single
+    /// candidate → 1); 0 when the side did not find it.
+    fn scale(&self, side: Option<(f32, usize)>) -> f32 {
+        match side {
+            Some((raw, _)) if self.span > f32::EPSILON => (raw - self.min) / self.span,
+            Some(_) => 1.0,
+            None => 0.0,
+        }
+    }
 }
 
 #[cfg(test)]
