@@ -4,8 +4,8 @@
 //! allocates and frees thousands of small buffers across the runtime's, the embedder's and the
 //! scan's threads; glibc serves them from a few locked arenas (capped at two, or a server
 //! holding 30k chunks kept tens of MB of freed pages resident), and on this 2-core host the
-//! swap raised cold searches at concurrency 16 from about 760 to 870-970 req/s and warm ones
-//! from about 3,750 to 4,700-4,900 req/s. mimalloc is one C file built by `cc`; nothing is
+//! swap raised cold searches at concurrency 16 from 740-810 to 910-1,020 req/s and warm ones
+//! from 3,700-3,870 to 4,580-5,000 req/s (interleaved runs). mimalloc is one C file built by `cc`; nothing is
 //! downloaded. It is set here, in the library, so the benchmarks and tests measure the
 //! allocator the server runs with.
 //!
