@@ -99,7 +99,7 @@ impl AnswerService {
     /// Queues the question's write: with `new` (owner, title) it also creates the conversation.
     fn save_question(&self, new: Option<(Owner, String)>, conversation_id: &str, message: &str) -> Saving {
         let id = new_id();
-        let question = question(&id, conversation_id, message);
+        let question = NewMessage::user(&id, conversation_id, message);
         let write = match new {
             Some((owner, title)) => {
                 let conversation = ConversationRecord::new(conversation_id, &owner, &title);
@@ -174,20 +174,6 @@ impl AnswerService {
             content: m.content.clone(),
         };
         Ok(messages.iter().skip(skip).map(turn).collect())
-    }
-}
-
-/// The row of a reader's question.
-fn question<'a>(id: &'a str, conversation_id: &'a str, content: &'a str) -> NewMessage<'a> {
-    NewMessage {
-        id,
-        conversation_id,
-        role: "user",
-        content,
-        citations: serde_json::json!([]),
-        status: None,
-        provider: None,
-        latency_ms: None,
     }
 }
 

@@ -78,6 +78,22 @@ pub struct NewMessage<'a> {
     pub latency_ms: Option<i32>,
 }
 
+impl<'a> NewMessage<'a> {
+    /// A reader's message: no citations, status, provider or latency.
+    pub fn user(id: &'a str, conversation_id: &'a str, content: &'a str) -> Self {
+        Self {
+            id,
+            conversation_id,
+            role: "user",
+            content,
+            citations: serde_json::json!([]),
+            status: None,
+            provider: None,
+            latency_ms: None,
+        }
+    }
+}
+
 const CONVERSATION_COLUMNS: &str = "id, owner_kind, owner_id, title, created_at, updated_at";
 const MESSAGE_COLUMNS: &str = "id, conversation_id, role, content, citations, status, provider, latency_ms, created_at";
 

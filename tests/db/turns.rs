@@ -8,17 +8,7 @@ use docent::db::{Db, migrate};
 use super::{postgres_db, sqlite_db};
 
 fn message(id: &str, conversation_id: &str, content: &str) -> MessageRow {
-    let message = NewMessage {
-        id,
-        conversation_id,
-        role: "user",
-        content,
-        citations: serde_json::json!([]),
-        status: None,
-        provider: None,
-        latency_ms: None,
-    };
-    MessageRow::new(message, chrono::Utc::now())
+    MessageRow::new(NewMessage::user(id, conversation_id, content), chrono::Utc::now())
 }
 
 fn start(owner: &Owner, conversation_id: &str) -> TurnWrite {
@@ -41,7 +31,11 @@ async fn a_burst_of_turns_is_stored_whole(db: Db) {
         written.expect("every write is committed");
     }
 
-    assert_eq!(db.conversations_of(&owner, 100).await.unwrap().len(), 20);
+    let conversations = db.conversations_of(&owner, 100).await.unwrap();
+    assert_eq!(conversations.len(), 20);
+    // One commit marked every answered conversation active: one instant for all of them.
+    let active: std::collections::HashSet<_> = conversations.iter().map(|c| c.updated_at).collect();
+    assert_eq!(active.len(), 1, "the twenty answers were committed together: {active:?}");
     for id in &ids {
         let contents: Vec<String> = db.messages_of(id).await.unwrap().into_iter().map(|m| m.content).collect();
         assert_eq!(contents, ["the first question", "an answer"], "{id}");
