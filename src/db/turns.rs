@@ -75,6 +75,7 @@ impl TurnWrite {
 impl Db {
     /// Stores `writes` in one transaction: all of them, or none.
     pub async fn write_turns(&self, writes: &[TurnWrite]) -> Result<(), DbError> {
+        let Some(active_at) = writes.iter().map(|w| w.message().created_at).max() else { return Ok(()) };
         let started: Vec<&ConversationRecord> = writes
             .iter()
             .filter_map(|w| match w {
@@ -90,7 +91,6 @@ impl Db {
             })
             .collect();
         let messages: Vec<&MessageRow> = writes.iter().map(TurnWrite::message).collect();
-        let active_at = messages.iter().map(|m| m.created_at).max().unwrap_or_else(Utc::now);
         on_pool!(self, write "conversations.write_turns", pool => {
             let mut tx = pool.begin().await?;
             if !started.is_empty() {

@@ -46,6 +46,7 @@ async fn a_burst_of_turns_is_stored_whole(db: Db) {
 async fn a_bad_write_fails_alone_and_its_batch_is_kept(db: Db) {
     migrate::up(&db).await.unwrap();
     let (log, owner) = (TurnLog::new(db.clone()), Owner::anonymous("c".repeat(64)));
+    db.write_turns(&[]).await.expect("nothing to write is not an error");
 
     let good: Vec<_> = (0..5).map(|i| log.submit(start(&owner, &format!("kept-{i}")))).collect();
     let bad = log.submit(TurnWrite::Append(message("orphan", "no-such-conversation", "lost")));
