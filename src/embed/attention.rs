@@ -1,4 +1,4 @@
-//! Attention of one short sequence and one head in plain loops, for the questions of a search.
+//! Attention of one short sequence and one head without sgemm, for the questions of a search.
 //!
 //! The encoder computes attention per (sequence, head): `softmax(scale · q kᵀ) v` over that
 //! sequence's own tokens. For a question of a dozen tokens the two products are a few
@@ -8,10 +8,15 @@
 //! [`DIRECT_MAX_TOKENS`] tokens the products run here instead: each score a dot product of
 //! two head-wide rows, each output row a sum of value rows weighted by the scores, both
 //! vectorised (16 lanes) by the compiler through `kernels::multiversion!`. Measured with
-//! `bench/embed.rs`: one question 1.08–1.15 → 0.98–1.00 ms; under sixteen concurrent cold
-//! searches the change is inside the server benchmark's noise.
+//! `bench/embed.rs`: one question 1.08–1.15 → 0.98–1.00 ms. On CPUs with AVX-512 the head
+//! runs in `x86` instead, with the keys as the vector lanes: scoring one key at a time ends in
+//! a horizontal sum per score, which made this step 12% of the server's CPU under sixteen
+//! concurrent cold searches.
 
 use super::kernels::{multiversion, softmax_rows};
+
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 /// Longest sequence attended here; longer ones use the sgemm path in `bert`.
 pub(crate) const DIRECT_MAX_TOKENS: usize = 64;
@@ -29,14 +34,30 @@ pub(crate) struct Head {
     pub dh: usize,
 }
 
-/// `out` (`len × dh`, row-major) = softmax(`scale` · q kᵀ) v for `head`; `scores` is scratch
-/// of at least `len × len` values.
-pub(crate) fn attend(qkv: &[f32], head: Head, scale: f32, scores: &mut [f32], out: &mut [f32]) {
+/// Scratch values [`attend`] needs for heads of `dh` dimensions.
+pub(crate) fn scratch_len(dh: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if x86::supports(dh) {
+        return x86::scratch_len(dh);
+    }
+    DIRECT_MAX_TOKENS * DIRECT_MAX_TOKENS
+}
+
+/// `out` (`len × dh`, row-major) = softmax(`scale` · q kᵀ) v for `head`; `scratch` holds at
+/// least [`scratch_len`] values.
+pub(crate) fn attend(qkv: &[f32], head: Head, scale: f32, scratch: &mut [f32], out: &mut [f32]) {
     let Head { len, dh, .. } = head;
-    debug_assert!(len <= DIRECT_MAX_TOKENS && scores.len() >= len * len && out.len() >= len * dh);
-    score_rows(qkv, head, scale, &mut scores[..len * len]);
-    softmax_rows(&mut scores[..len * len], len);
-    weigh_values(qkv, head, &scores[..len * len], &mut out[..len * dh]);
+    assert!((1..=DIRECT_MAX_TOKENS).contains(&len) && scratch.len() >= scratch_len(dh), "attention scratch");
+    assert!(out.len() >= len * dh && qkv.len() >= head.base + (len - 1) * 3 * head.h + 2 * head.h + dh);
+    #[cfg(target_arch = "x86_64")]
+    if x86::supports(dh) {
+        // SAFETY: `supports` checked the CPU and the head width; the shapes are asserted above.
+        return unsafe { x86::attend(qkv, head, scale, scratch, out) };
+    }
+    let scores = &mut scratch[..len * len];
+    score_rows(qkv, head, scale, scores);
+    softmax_rows(scores, len);
+    weigh_values(qkv, head, scores, &mut out[..len * dh]);
 }
 
 multiversion! {
@@ -106,20 +127,24 @@ mod tests {
 
     #[test]
     fn attention_in_loops_matches_the_textbook_formula() {
-        // Two heads of 32 in a hidden size of 64, 13 tokens; the second head's columns.
-        let (h, dh, len) = (64, 32, 13);
+        // A hidden size of 128, the second head's columns, heads of 32 and 64 (the vectorised path
+        // where the CPU has AVX-512) and 16 (the portable one); one to 64 tokens: one, two,
+        // three and four vectors of keys, full and partial.
+        let h = 128;
         let mut state = 7u32;
-        let qkv: Vec<f32> = (0..len * 3 * h)
+        let qkv: Vec<f32> = (0..DIRECT_MAX_TOKENS * 3 * h)
             .map(|_| {
                 state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
                 (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
             })
             .collect();
-        let head = Head { base: dh, len, h, dh };
-        let (mut scores, mut out) = (vec![0.0; len * len], vec![0.0; len * dh]);
-        attend(&qkv, head, 0.25, &mut scores, &mut out);
-        for (got, want) in out.iter().zip(naive(&qkv, head, 0.25)) {
-            assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        for (len, dh) in [1, 8, 13, 16, 17, 33, 40, 64].into_iter().flat_map(|len| [(len, 32), (len, 64), (len, 16)]) {
+            let head = Head { base: dh, len, h, dh };
+            let (mut scratch, mut out) = (vec![f32::NAN; scratch_len(dh)], vec![f32::NAN; len * dh]);
+            attend(&qkv[..(len - 1) * 3 * h + 2 * h + 2 * dh], head, 0.25, &mut scratch, &mut out);
+            for (got, want) in out.iter().zip(naive(&qkv, head, 0.25)) {
+                assert!((got - want).abs() < 1e-5, "{len} tokens, heads of {dh}: {got} vs {want}");
+            }
         }
     }
 }

@@ -22,6 +22,7 @@
 //! memory; the embeddings move by ~1e-6 in cosine (the fixture test holds them to PyTorch's).
 
 use super::attention;
+use super::buffers::{Buffers, Reuse};
 use super::kernels::{self, Linear, SyncPtr, View};
 use crate::half;
 use rayon::prelude::*;
@@ -227,31 +228,37 @@ impl Bert {
         let spans = spans(seqs, self.max_positions())?;
         let tokens = spans.last().map_or(0, |s| s.0 + s.1);
         let (h, eps) = (self.cfg.hidden_size, self.cfg.layer_norm_eps as f32);
-        let mut x = self.embed_tokens(seqs, tokens)?;
+        let mut buffers = Buffers::take();
+        let mut x = self.embed_tokens(seqs, tokens, std::mem::take(&mut buffers.x))?;
         kernels::add_layer_norm(&mut x, None, self.emb_norm.params(), eps, threads);
-        let mut qkv = vec![0.0; tokens * 3 * h];
-        let mut ctx = vec![0.0; tokens * h];
-        let mut tmp = vec![0.0; tokens * h];
-        let mut inter = vec![0.0; tokens * self.cfg.intermediate_size];
+        let qkv = buffers.qkv.sized(tokens * 3 * h);
+        let ctx = buffers.ctx.sized(tokens * h);
+        let mut tmp = std::mem::take(&mut buffers.tmp);
+        tmp.sized(tokens * h);
+        let inter = buffers.inter.sized(tokens * self.cfg.intermediate_size);
         for layer in &self.layers {
-            layer.qkv.forward(&x, tokens, &mut qkv, threads);
-            self.attention(&qkv, &spans, &mut ctx);
-            layer.attn_out.forward(&ctx, tokens, &mut tmp, threads);
+            layer.qkv.forward(&x, tokens, qkv, threads);
+            self.attention(qkv, &spans, ctx);
+            layer.attn_out.forward(ctx, tokens, &mut tmp, threads);
             kernels::add_layer_norm(&mut tmp, Some(&x), layer.attn_norm.params(), eps, threads);
             std::mem::swap(&mut x, &mut tmp);
-            layer.ffn_in.forward(&x, tokens, &mut inter, threads);
-            kernels::gelu(&mut inter, threads);
-            layer.ffn_out.forward(&inter, tokens, &mut tmp, threads);
+            layer.ffn_in.forward(&x, tokens, inter, threads);
+            kernels::gelu(inter, threads);
+            layer.ffn_out.forward(inter, tokens, &mut tmp, threads);
             kernels::add_layer_norm(&mut tmp, Some(&x), layer.ffn_norm.params(), eps, threads);
             std::mem::swap(&mut x, &mut tmp);
         }
-        Ok(spans.iter().map(|&(off, len)| mean_normalised(&x[off * h..(off + len) * h], h)).collect())
+        let out = spans.iter().map(|&(off, len)| mean_normalised(&x[off * h..(off + len) * h], h)).collect();
+        (buffers.x, buffers.tmp) = (x, tmp);
+        buffers.give_back();
+        Ok(out)
     }
 
-    /// Word + position + token-type(0) embeddings of all packed tokens.
-    fn embed_tokens(&self, seqs: &[Vec<u32>], tokens: usize) -> Result<Vec<f32>, String> {
+    /// Word + position + token-type(0) embeddings of all packed tokens, in `x` (emptied first).
+    fn embed_tokens(&self, seqs: &[Vec<u32>], tokens: usize, mut x: Vec<f32>) -> Result<Vec<f32>, String> {
         let h = self.cfg.hidden_size;
-        let mut x = Vec::with_capacity(tokens * h);
+        x.clear();
+        x.reserve(tokens * h);
         for seq in seqs {
             for (pos, &id) in seq.iter().enumerate() {
                 let id = id as usize;
@@ -306,9 +313,9 @@ impl Bert {
 fn attend_short(qkv: &[f32], head: attention::Head, scale: f32, (dst, stride): (*mut f32, usize)) {
     SCORES.with_borrow_mut(|scratch| {
         let (len, dh) = (head.len, head.dh);
-        scratch.resize(len * len + len * dh, 0.0);
-        let (scores, rows) = scratch.split_at_mut(len * len);
-        attention::attend(qkv, head, scale, scores, rows);
+        scratch.resize(attention::scratch_len(dh) + len * dh, 0.0);
+        let (keys, rows) = scratch.split_at_mut(attention::scratch_len(dh));
+        attention::attend(qkv, head, scale, keys, rows);
         for (i, row) in rows.chunks_exact(dh).enumerate() {
             // SAFETY: row i of the destination block, per the contract above.
             unsafe { std::ptr::copy_nonoverlapping(row.as_ptr(), dst.add(i * stride), dh) };

@@ -3,8 +3,9 @@
 //! Loads a Hugging Face folder (`config.json`, `tokenizer.json`,
 //! `model.safetensors`, optionally `sentence_bert_config.json` for
 //! `max_seq_length`) and runs the hand-written BERT of `super::bert` on a
-//! dedicated rayon pool of `threads` threads — the only pool inference uses,
-//! so matmuls and element-wise kernels never oversubscribe the cores.
+//! dedicated rayon pool of `threads` threads, plus one more thread for the passes of
+//! questions; the one-job gate below keeps the two from running at once, so matmuls and
+//! element-wise kernels never oversubscribe the cores.
 //!
 //! [`Embedder::embed`] never blocks the async runtime: tokenisation and every
 //! batch run on that pool and are awaited through a oneshot channel. A fair
@@ -12,7 +13,8 @@
 //! for at most one in-flight batch of a long ingestion, not for all of it.
 //! Inputs are sorted by token length before batching so a batch holds similar
 //! lengths (the forward pass packs tokens, so there is no padding at all).
-//! Single queries arriving together are embedded in one pass (`coalesce`).
+//! Single queries arriving together are embedded in one pass (`coalesce`), on a thread of
+//! their own.
 
 use super::bert::{Bert, BertConfig};
 use super::coalesce::{self, QueryQueue};
@@ -68,6 +70,8 @@ struct Inner {
     counter: Tokenizer,
     pool: rayon::ThreadPool,
     threads: usize,
+    /// One thread, for the coalesced question passes (see [`LocalEmbedder::embed_query`]).
+    solo: rayon::ThreadPool,
     /// `Auto` resolved: what the dense layers actually run in.
     precision: Precision,
 }
@@ -154,8 +158,13 @@ impl LocalEmbedder {
             .thread_name(|i| format!("docent-embed-{i}"))
             .build()
             .map_err(|e| load_err(dir, "inference thread pool", e))?;
+        let solo = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .thread_name(|_| "docent-embed-q".to_owned())
+            .build()
+            .map_err(|e| load_err(dir, "question thread", e))?;
         tracing::info!(dir = %dir.display(), threads, max_tokens, precision = precision.as_str(), "loaded local embedder");
-        let inner = Inner { model, encoder, counter, pool, threads, precision };
+        let inner = Inner { model, encoder, counter, pool, threads, solo, precision };
         Ok(Self {
             inner: Arc::new(inner),
             gate: Arc::new(Semaphore::new(1)),
@@ -193,6 +202,13 @@ impl LocalEmbedder {
     }
 
     /// One query, embedded together with whatever other queries are waiting (`coalesce`).
+    ///
+    /// The pass runs on one thread (`Inner::solo`), still behind the one-job gate. A pass of
+    /// questions is a few hundred tokens: split over two threads it finished only 10–15%
+    /// sooner than on one (the halves of every step are a few dozen microseconds, and each
+    /// split costs a wake-up and a join) for 40–50% more CPU time (`bench/qpass.rs`, eight and
+    /// sixteen questions). Under concurrent searches the CPU is the bound, so the second core
+    /// does more good serving the requests' other work.
     async fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         let (reply, vector) = tokio::sync::oneshot::channel();
         if self.queries.push(text.to_owned(), reply) {
@@ -205,7 +221,9 @@ impl LocalEmbedder {
                 }
                 let (started, count) = (std::time::Instant::now(), texts.len());
                 let outcome = match permit {
-                    Ok(permit) => run_on_pool(inner, permit, move |inner| inner.embed_all(&texts, texts.len())).await,
+                    Ok(permit) => {
+                        run_on_pool(inner, permit, Pool::Solo, move |inner| inner.embed_questions(&texts)).await
+                    }
                     Err(_) => Err(EmbedError::Inference("embedder is shutting down".to_owned())),
                 };
                 record_embed(count, started.elapsed());
@@ -224,13 +242,23 @@ where
 {
     let permit =
         gate.acquire_owned().await.map_err(|_| EmbedError::Inference("embedder is shutting down".to_owned()))?;
-    run_on_pool(inner, permit, job).await
+    run_on_pool(inner, permit, Pool::All, job).await
 }
 
-/// Runs `job` on the inference pool, releasing `permit` when it ends.
+/// Which of the embedder's thread pools a job runs on.
+#[derive(Debug, Clone, Copy)]
+enum Pool {
+    /// All inference threads.
+    All,
+    /// The one question thread.
+    Solo,
+}
+
+/// Runs `job` on the chosen pool, releasing `permit` when it ends.
 async fn run_on_pool<R, F>(
     inner: Arc<Inner>,
     permit: tokio::sync::OwnedSemaphorePermit,
+    pool: Pool,
     job: F,
 ) -> Result<R, EmbedError>
 where
@@ -239,7 +267,11 @@ where
 {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let pool_inner = Arc::clone(&inner);
-    inner.pool.spawn(move || {
+    let pool = match pool {
+        Pool::All => &inner.pool,
+        Pool::Solo => &inner.solo,
+    };
+    pool.spawn(move || {
         let result = catch_unwind(AssertUnwindSafe(|| job(&pool_inner)));
         drop(permit);
         let _ = tx.send(result);
@@ -287,6 +319,12 @@ impl Inner {
     /// One forward pass; must run on `self.pool`.
     fn forward(&self, seqs: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, EmbedError> {
         self.model.encode(seqs, self.threads).map_err(EmbedError::Inference)
+    }
+
+    /// Questions in one pass on one thread; must run on `self.solo`.
+    fn embed_questions(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.encode(t)).collect::<Result<_, _>>()?;
+        self.model.encode(&ids, 1).map_err(EmbedError::Inference)
     }
 }
 

@@ -11,6 +11,7 @@
 mod amx;
 mod attention;
 mod bert;
+mod buffers;
 mod coalesce;
 mod kernels;
 pub mod local;
