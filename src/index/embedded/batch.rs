@@ -11,7 +11,11 @@
 //! the int8 rows (`scan_amx`), on one thread at this size: 0.7 ms for one query, 1.0 ms for
 //! three, 1.9 ms for sixteen.
 //! The first search to find the queue empty dispatches it; whoever arrives before the pass
-//! starts rides along (the same scheme as the query embeddings, `embed::coalesce`).
+//! starts rides along (the same scheme as the query embeddings, `embed::coalesce`). The
+//! dispatcher yields once before taking the queue: the searches of one embedding pass get
+//! their vectors at the same instant but arrive here one lexical search apart, and under
+//! sixteen concurrent cold searches the yield took a pass from 3.9 to 6.4 queries on average
+//! (1,107 → 1,169 searches/s, the same minutes).
 //!
 //! Consistency: each waiting search holds its own read guard of the state, and a writer cannot
 //! take the lock while any read guard is alive, so every guard in one batch sees the same
@@ -82,6 +86,10 @@ impl ScanQueue {
     /// Waits for the gate, then scans everything queued on the blocking pool.
     async fn dispatch(self: Arc<Self>, threads: usize) {
         let Ok(permit) = Arc::clone(&self.gate).acquire_owned().await else { return };
+        // Searches whose question vectors arrived together (one embedding pass delivers them
+        // all at once) reach this queue one lexical search apart; yielding once lets those
+        // already woken on this worker join the pass instead of the next one.
+        tokio::task::yield_now().await;
         let batch: Vec<Pending> = {
             let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             std::mem::take(&mut *pending)
