@@ -90,8 +90,13 @@ impl Rows {
     /// Rounds the `rows × k` row-major `x`, in parallel on the current pool.
     pub(crate) fn new(x: &[f32], rows: usize, k: usize) -> Self {
         let mut data = SPARE.take();
-        data.clear();
-        data.resize(rows.next_multiple_of(TILE) * k, 0);
+        let len = rows.next_multiple_of(TILE) * k;
+        // Only the padding rows need zeros; the rest is overwritten below.
+        data.truncate(len);
+        if let Some(padding) = data.get_mut(x.len()..) {
+            padding.fill(0);
+        }
+        data.resize(len, 0);
         data[..x.len()].par_chunks_mut(CONVERT_CHUNK).zip(x.par_chunks(CONVERT_CHUNK)).for_each(|(d, x)| {
             for (d, &v) in d.iter_mut().zip(x) {
                 *d = to_bf16(v);
