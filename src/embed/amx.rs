@@ -71,16 +71,6 @@ impl Packed {
 /// Elements one rayon task rounds in [`Rows::new`].
 const CONVERT_CHUNK: usize = 1 << 16;
 
-/// The largest rounded-rows buffer a thread keeps for its next product (1 MB: the inputs of a
-/// pass of questions; a batch of chunks allocates its own).
-const KEEP_ELEMS: usize = 1 << 19;
-
-thread_local! {
-    /// This thread's last rounded-rows buffer, reused by its next [`Rows::new`] (24 products a
-    /// pass: allocating and zeroing each one cost ~5% of a pass of questions).
-    static SPARE: std::cell::Cell<Vec<u16>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
 /// Input rows rounded to bf16, padded with zero rows to a whole number of tiles.
 pub(crate) struct Rows {
     data: Vec<u16>,
@@ -91,7 +81,7 @@ pub(crate) struct Rows {
 impl Rows {
     /// Rounds the `rows × k` row-major `x`, in parallel on the current pool.
     pub(crate) fn new(x: &[f32], rows: usize, k: usize) -> Self {
-        let mut data = SPARE.take();
+        let mut data = super::buffers::take_bf16();
         let len = rows.next_multiple_of(TILE) * k;
         // Only the padding rows need zeros; the rest is overwritten below.
         data.truncate(len);
@@ -116,9 +106,7 @@ multiversion! {
 
 impl Drop for Rows {
     fn drop(&mut self) {
-        if self.data.capacity() <= KEEP_ELEMS {
-            SPARE.set(std::mem::take(&mut self.data));
-        }
+        super::buffers::keep_bf16(std::mem::take(&mut self.data));
     }
 }
 

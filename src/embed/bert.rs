@@ -22,8 +22,9 @@
 //! memory; the embeddings move by ~1e-6 in cosine (the fixture test holds them to PyTorch's).
 
 use super::attention;
-use super::buffers::{Buffers, Reuse};
-use super::kernels::{self, Linear, SyncPtr, View};
+use super::buffers::{self, Buffers};
+use super::kernels::{self, SyncPtr, View};
+use super::linear::Linear;
 use crate::half;
 use rayon::prelude::*;
 use safetensors::{Dtype, SafeTensors};
@@ -231,11 +232,11 @@ impl Bert {
         let mut buffers = Buffers::take();
         let mut x = self.embed_tokens(seqs, tokens, std::mem::take(&mut buffers.x))?;
         kernels::add_layer_norm(&mut x, None, self.emb_norm.params(), eps, threads);
-        let qkv = buffers.qkv.sized(tokens * 3 * h);
-        let ctx = buffers.ctx.sized(tokens * h);
+        let qkv = buffers::sized(&mut buffers.qkv, tokens * 3 * h);
+        let ctx = buffers::sized(&mut buffers.ctx, tokens * h);
         let mut tmp = std::mem::take(&mut buffers.tmp);
-        tmp.sized(tokens * h);
-        let inter = buffers.inter.sized(tokens * self.cfg.intermediate_size);
+        buffers::sized(&mut tmp, tokens * h);
+        let inter = buffers::sized(&mut buffers.inter, tokens * self.cfg.intermediate_size);
         for layer in &self.layers {
             layer.qkv.forward(&x, tokens, qkv, threads);
             self.attention(qkv, &spans, ctx);

@@ -1,9 +1,11 @@
-//! Activation buffers of the encoder's forward pass (`bert`), kept per thread between passes.
+//! Scratch of the encoder's forward pass kept per thread between passes: the activations
+//! (`bert`) and the bf16 copy of a dense layer's input (`amx::Rows`).
 //!
-//! A pass of questions allocates a few hundred kilobytes of activations; allocating and zeroing
-//! them again every pass (fresh pages from the kernel, once the allocator has returned them)
-//! cost about a tenth of the pass. Small sets are kept for the thread's next pass; large ones (a
-//! batch of chunks) are dropped so that ingestion leaves nothing resident.
+//! A pass of questions allocates a few hundred kilobytes of activations and 24 bf16 copies;
+//! allocating and zeroing them again every pass (fresh pages from the kernel, once the
+//! allocator has returned them) cost about a tenth of the pass. Small buffers are kept for the
+//! thread's next pass; large ones (a batch of chunks) are dropped so that ingestion leaves
+//! nothing resident.
 
 /// The activation buffers of one forward pass.
 #[derive(Default)]
@@ -42,19 +44,31 @@ impl Buffers {
     }
 }
 
-/// A buffer of exactly `len` values, reusing its memory; the values are stale (every step
-/// that reads a buffer first overwrites all of it).
-pub(crate) trait Reuse {
-    /// This buffer, resized to `len` values.
-    fn sized(&mut self, len: usize) -> &mut [f32];
+/// The largest bf16 input copy a thread keeps (1 MB: the widest input of a pass of questions).
+const KEEP_BF16: usize = 1 << 19;
+
+thread_local! {
+    static BF16: std::cell::Cell<Vec<u16>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-impl Reuse for Vec<f32> {
-    fn sized(&mut self, len: usize) -> &mut [f32] {
-        if self.len() < len {
-            self.resize(len, 0.0);
-        }
-        self.truncate(len);
-        self
+/// This thread's kept bf16 buffer (empty the first time); its values are stale.
+pub(crate) fn take_bf16() -> Vec<u16> {
+    BF16.take()
+}
+
+/// Keeps `buffer` for this thread's next [`take_bf16`], if it is small.
+pub(crate) fn keep_bf16(buffer: Vec<u16>) {
+    if buffer.capacity() <= KEEP_BF16 {
+        BF16.set(buffer);
     }
+}
+
+/// `buffer` resized to exactly `len` values, reusing its memory; the values are stale (every
+/// step that reads a buffer first overwrites all of it).
+pub(crate) fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    buffer.truncate(len);
+    buffer
 }

@@ -2,7 +2,7 @@
 //!
 //! Matrix products go to `matrixmultiply`'s single-threaded sgemm (runtime
 //! AVX2/FMA dispatch; ~74 GFLOP/s on one Zen 4 core against ~50 for the `gemm`
-//! crate and ~85 for PyTorch's MKL), parallelised by splitting rows over the
+//! crate and ~85 for PyTorch's MKL), which `super::linear` splits over the
 //! *current* rayon pool, so no second thread pool ever exists. The
 //! element-wise kernels (GELU, softmax, layer norm) are plain loops written so
 //! LLVM vectorises them; `multiversion!` compiles each one again with AVX-512 and
@@ -11,12 +11,10 @@
 //! approximations (Cephes `expf`, Eigen's rational `erf`), accurate to a few
 //! ulp, so that they vectorise instead of calling libm once per element.
 
-use std::ops::Range;
-
 use rayon::prelude::*;
 
 #[cfg(target_arch = "x86_64")]
-mod x86;
+pub(crate) mod x86;
 
 /// Defines `$vis fn $name(args)` running `$body`, with copies compiled for AVX-512 and for
 /// AVX2+FMA, the widest the CPU has chosen at run time.
@@ -124,100 +122,6 @@ pub(crate) unsafe fn matmul(
     }
 }
 
-/// A dense layer with its weight stored transposed (`n_in × n_out`, row-major), in f32 or
-/// packed in bf16 for AMX (then `weight_t` is empty).
-pub(crate) struct Linear {
-    /// `n_in × n_out` weights (empty once packed).
-    pub weight_t: Vec<f32>,
-    /// The same weights in bf16 AMX tiles, when the model runs in bf16.
-    pub packed: Option<super::amx::Packed>,
-    /// `n_out` biases.
-    pub bias: Vec<f32>,
-    /// Input width.
-    pub n_in: usize,
-    /// Output width.
-    pub n_out: usize,
-}
-
-impl Linear {
-    /// Moves the weights to bf16 AMX tiles (freeing the f32 copy); false, leaving the layer in
-    /// f32, when its shape does not fit whole tiles.
-    pub(crate) fn pack_bf16(&mut self) -> bool {
-        match super::amx::Packed::new(&self.weight_t, self.n_in, self.n_out) {
-            Some(packed) => {
-                self.packed = Some(packed);
-                self.weight_t = Vec::new();
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// `out (rows × n_out) = x (rows × n_in) · W^T + b` on the current rayon pool, in f32
-    /// (sgemm) or, when packed, bf16 on AMX tiles. Many rows (ingestion batches) are split into
-    /// row blocks; few rows (queries) are split by output columns instead, because sgemm packs
-    /// the whole weight operand once per call: row blocks would each pack (or, on AMX, stream)
-    /// all of it, column blocks read disjoint parts (and a lone short query still uses every
-    /// thread).
-    pub(crate) fn forward(&self, x: &[f32], rows: usize, out: &mut [f32], threads: usize) {
-        assert_eq!(x.len(), rows * self.n_in, "linear input shape");
-        assert_eq!(out.len(), rows * self.n_out, "linear output shape");
-        if rows == 0 {
-            return;
-        }
-        let bf16_rows = self.packed.as_ref().map(|_| super::amx::Rows::new(x, rows, self.n_in));
-        let dst = SyncPtr::new(out);
-        self.tasks(rows, threads).into_par_iter().for_each(|(rows, cols)| match (&self.packed, &bf16_rows) {
-            // SAFETY: `packed` exists only when AMX is available (`Bert::pack_bf16`); `out`
-            // holds the full rows × n_out and the tasks' rectangles are disjoint.
-            (Some(packed), Some(a)) => unsafe {
-                super::amx::gemm(a, packed, &self.bias, rows, cols, (dst.get(), self.n_out))
-            },
-            // SAFETY: as above, for the f32 weights.
-            _ => unsafe { self.forward_f32(x, rows, cols, dst) },
-        });
-    }
-
-    /// Disjoint (rows, output columns) rectangles covering the output, one per rayon task.
-    /// Both bounds are multiples of [`ALIGN`] except the ends, as the AMX kernels require.
-    fn tasks(&self, rows: usize, threads: usize) -> Vec<(Range<usize>, Range<usize>)> {
-        let n = self.n_out;
-        if rows < COLUMN_SPLIT_MAX_ROWS && threads > 1 {
-            let width = n.div_ceil(threads).next_multiple_of(ALIGN).min(n);
-            (0..n.div_ceil(width)).map(|p| (0..rows, p * width..((p + 1) * width).min(n))).collect()
-        } else {
-            let block = rows.div_ceil(threads.max(1) * 2).next_multiple_of(ALIGN);
-            (0..rows.div_ceil(block)).map(|b| (b * block..((b + 1) * block).min(rows), 0..n)).collect()
-        }
-    }
-
-    /// One rectangle of [`Linear::forward`] with the f32 weights: bias, then sgemm on top.
-    ///
-    /// # Safety
-    /// `dst` must cover rows × n_out elements of which this rectangle belongs to the caller.
-    unsafe fn forward_f32(&self, x: &[f32], rows: Range<usize>, cols: Range<usize>, dst: SyncPtr) {
-        let width = cols.end - cols.start;
-        // SAFETY: per the contract; `x` holds rows × n_in elements (checked by `forward`).
-        unsafe {
-            for row in rows.clone() {
-                let cells = dst.get().add(row * self.n_out + cols.start);
-                std::ptr::copy_nonoverlapping(self.bias[cols.start..].as_ptr(), cells, width);
-            }
-            let lhs = View { ptr: x[rows.start * self.n_in..].as_ptr(), row_stride: self.n_in, col_stride: 1 };
-            let rhs = View { ptr: self.weight_t[cols.start..].as_ptr(), row_stride: self.n_out, col_stride: 1 };
-            let out = (dst.get().add(rows.start * self.n_out + cols.start), self.n_out);
-            matmul((rows.end - rows.start, width, self.n_in), out, true, lhs, rhs, 1.0);
-        }
-    }
-}
-
-/// Below this many rows [`Linear::forward`] splits the output columns across threads.
-const COLUMN_SPLIT_MAX_ROWS: usize = 512;
-
-/// Row and column blocks of [`Linear::forward`] are multiples of this: two AMX tiles, and
-/// whole sgemm micro-kernel tiles. It is also the smallest row block worth a parallel task.
-const ALIGN: usize = 32;
-
 /// Rows handed to one rayon task by the row-wise kernels.
 fn rows_per_task(rows: usize, threads: usize) -> usize {
     rows.div_ceil(threads.max(1) * 4).max(1)
@@ -236,24 +140,30 @@ fn sum(xs: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
+/// Adding this to an f32 below 2^22 rounds it to an integer (1.5 · 2^23).
+pub(crate) const EXP_ROUND: f32 = 12_582_912.0;
+
+/// ln 2 split in two for [`exp`]'s range reduction: `r = x − n · LN2_HI + n · LN2_LO`.
+pub(crate) const LN2_HI: f32 = 0.693_359_4;
+
+/// See [`LN2_HI`].
+pub(crate) const LN2_LO: f32 = 2.121_944_4e-4;
+
+/// Cephes `expf`'s polynomial in `r`, highest power first.
+pub(crate) const EXP_P: [f32; 6] = [1.987_569_1e-4, 1.398_2e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5];
+
 /// `e^x` (Cephes `expf`), inputs clamped to the normal range. Integer work
 /// uses wrapping bit arithmetic (no saturating casts) so the loop vectorises.
 #[inline(always)]
 fn exp(x: f32) -> f32 {
-    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
     let x = x.clamp(-87.0, 88.0);
-    let t = x * std::f32::consts::LOG2_E + ROUND;
-    let n = t - ROUND;
-    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let mut p = 1.987_569_1e-4f32;
-    p = p * r + 1.398_2e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 0.166_666_65;
-    p = p * r + 0.5;
+    let t = x * std::f32::consts::LOG2_E + EXP_ROUND;
+    let n = t - EXP_ROUND;
+    let r = x - n * LN2_HI + n * LN2_LO;
+    let p = EXP_P[1..].iter().fold(EXP_P[0], |acc, &c| acc * r + c);
     let y = p * r * r + r + 1.0;
     // The low mantissa bits of `t` hold n; move n + 127 into the exponent field.
-    let bits = t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23;
+    let bits = t.to_bits().wrapping_sub(EXP_ROUND.to_bits()).wrapping_add(127) << 23;
     y * f32::from_bits(bits)
 }
 

@@ -14,6 +14,7 @@ mod bert;
 mod buffers;
 mod coalesce;
 mod kernels;
+mod linear;
 pub mod local;
 pub mod remote;
 #[cfg(test)]

@@ -12,6 +12,7 @@
 
 use std::arch::x86_64::*;
 
+use super::super::kernels::x86::exp;
 use super::{DIRECT_MAX_TOKENS, Head};
 
 /// Tokens (or head columns) per vector.
@@ -224,24 +225,4 @@ unsafe fn softmax<const C: usize, const R: usize>(
         }
     }
     weights
-}
-
-/// `e^x` lane by lane: `kernels::exp` (Cephes `expf`) in AVX-512.
-#[target_feature(enable = "avx512f")]
-fn exp(x: __m512) -> __m512 {
-    let round = _mm512_set1_ps(12_582_912.0); // 1.5 · 2^23: adding it rounds to an integer
-    let x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0)), _mm512_set1_ps(88.0));
-    let t = _mm512_fmadd_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E), round);
-    let n = _mm512_sub_ps(t, round);
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), x);
-    let r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.121_944_4e-4), r);
-    let mut p = _mm512_set1_ps(1.987_569_1e-4);
-    for c in [1.398_2e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-    }
-    let y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0));
-    // The low mantissa bits of `t` hold n; move n + 127 into the exponent field.
-    let bits = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(round));
-    let scale = _mm512_slli_epi32::<23>(_mm512_add_epi32(bits, _mm512_set1_epi32(127)));
-    _mm512_mul_ps(y, _mm512_castsi512_ps(scale))
 }

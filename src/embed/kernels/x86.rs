@@ -1,6 +1,6 @@
-//! AVX-512 copies of element-wise kernels whose portable loops LLVM compiles to something
+//! AVX-512 copies of element-wise kernels, for where the portable loops compile to something
 //! slow: GELU's `erf` ends in a division, and `vdivps` (about one value per cycle) bounded the
-//! whole loop. Here the division is a reciprocal estimate refined by one Newton step (relative
+//! whole loop; `exp` serves code already written with intrinsics (`attention::x86`). Here the division is a reciprocal estimate refined by one Newton step (relative
 //! error ~1e-7 against ~6e-8 for the division, far inside what the fixture test allows).
 
 use std::arch::x86_64::*;
@@ -45,4 +45,24 @@ fn gelu16(v: __m512) -> __m512 {
     let r = _mm512_mul_ps(r, _mm512_fnmadd_ps(q, r, _mm512_set1_ps(2.0)));
     let erf = _mm512_mul_ps(_mm512_mul_ps(x, p), r);
     _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5), v), _mm512_add_ps(_mm512_set1_ps(1.0), erf))
+}
+
+/// `e^x` lane by lane: `super::exp` (Cephes `expf`, the same constants) in AVX-512.
+#[target_feature(enable = "avx512f")]
+pub(crate) fn exp(x: __m512) -> __m512 {
+    let round = _mm512_set1_ps(super::EXP_ROUND);
+    let x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0)), _mm512_set1_ps(88.0));
+    let t = _mm512_fmadd_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E), round);
+    let n = _mm512_sub_ps(t, round);
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(super::LN2_HI), x);
+    let r = _mm512_fmadd_ps(n, _mm512_set1_ps(super::LN2_LO), r);
+    let mut p = _mm512_set1_ps(super::EXP_P[0]);
+    for &c in &super::EXP_P[1..] {
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+    }
+    let y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0));
+    // The low mantissa bits of `t` hold n; move n + 127 into the exponent field.
+    let bits = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(round));
+    let scale = _mm512_slli_epi32::<23>(_mm512_add_epi32(bits, _mm512_set1_epi32(127)));
+    _mm512_mul_ps(y, _mm512_castsi512_ps(scale))
 }

@@ -1,0 +1,103 @@
+//! A dense layer (`x · Wᵀ + b`) of the encoder, on the current rayon pool: f32 weights through
+//! `kernels::matmul` (sgemm), or bf16 weights on AMX tiles (`amx`), split into rectangles of
+//! rows or of output columns per task.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::kernels::{SyncPtr, View, matmul};
+
+/// A dense layer with its weight stored transposed (`n_in × n_out`, row-major), in f32 or
+/// packed in bf16 for AMX (then `weight_t` is empty).
+pub(crate) struct Linear {
+    /// `n_in × n_out` weights (empty once packed).
+    pub weight_t: Vec<f32>,
+    /// The same weights in bf16 AMX tiles, when the model runs in bf16.
+    pub packed: Option<super::amx::Packed>,
+    /// `n_out` biases.
+    pub bias: Vec<f32>,
+    /// Input width.
+    pub n_in: usize,
+    /// Output width.
+    pub n_out: usize,
+}
+
+impl Linear {
+    /// Moves the weights to bf16 AMX tiles (freeing the f32 copy); false, leaving the layer in
+    /// f32, when its shape does not fit whole tiles.
+    pub(crate) fn pack_bf16(&mut self) -> bool {
+        match super::amx::Packed::new(&self.weight_t, self.n_in, self.n_out) {
+            Some(packed) => {
+                self.packed = Some(packed);
+                self.weight_t = Vec::new();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `out (rows × n_out) = x (rows × n_in) · W^T + b` on the current rayon pool, in f32
+    /// (sgemm) or, when packed, bf16 on AMX tiles. Many rows (ingestion batches) are split into
+    /// row blocks; few rows (queries) are split by output columns instead, because sgemm packs
+    /// the whole weight operand once per call: row blocks would each pack (or, on AMX, stream)
+    /// all of it, column blocks read disjoint parts (and a lone short query still uses every
+    /// thread).
+    pub(crate) fn forward(&self, x: &[f32], rows: usize, out: &mut [f32], threads: usize) {
+        assert_eq!(x.len(), rows * self.n_in, "linear input shape");
+        assert_eq!(out.len(), rows * self.n_out, "linear output shape");
+        if rows == 0 {
+            return;
+        }
+        let bf16_rows = self.packed.as_ref().map(|_| super::amx::Rows::new(x, rows, self.n_in));
+        let dst = SyncPtr::new(out);
+        self.tasks(rows, threads).into_par_iter().for_each(|(rows, cols)| match (&self.packed, &bf16_rows) {
+            // SAFETY: `packed` exists only when AMX is available (`Bert::pack_bf16`); `out`
+            // holds the full rows × n_out and the tasks' rectangles are disjoint.
+            (Some(packed), Some(a)) => unsafe {
+                super::amx::gemm(a, packed, &self.bias, rows, cols, (dst.get(), self.n_out))
+            },
+            // SAFETY: as above, for the f32 weights.
+            _ => unsafe { self.forward_f32(x, rows, cols, dst) },
+        });
+    }
+
+    /// Disjoint (rows, output columns) rectangles covering the output, one per rayon task.
+    /// Both bounds are multiples of [`ALIGN`] except the ends, as the AMX kernels require.
+    fn tasks(&self, rows: usize, threads: usize) -> Vec<(Range<usize>, Range<usize>)> {
+        let n = self.n_out;
+        if rows < COLUMN_SPLIT_MAX_ROWS && threads > 1 {
+            let width = n.div_ceil(threads).next_multiple_of(ALIGN).min(n);
+            (0..n.div_ceil(width)).map(|p| (0..rows, p * width..((p + 1) * width).min(n))).collect()
+        } else {
+            let block = rows.div_ceil(threads.max(1) * 2).next_multiple_of(ALIGN);
+            (0..rows.div_ceil(block)).map(|b| (b * block..((b + 1) * block).min(rows), 0..n)).collect()
+        }
+    }
+
+    /// One rectangle of [`Linear::forward`] with the f32 weights: bias, then sgemm on top.
+    ///
+    /// # Safety
+    /// `dst` must cover rows × n_out elements of which this rectangle belongs to the caller.
+    unsafe fn forward_f32(&self, x: &[f32], rows: Range<usize>, cols: Range<usize>, dst: SyncPtr) {
+        let width = cols.end - cols.start;
+        // SAFETY: per the contract; `x` holds rows × n_in elements (checked by `forward`).
+        unsafe {
+            for row in rows.clone() {
+                let cells = dst.get().add(row * self.n_out + cols.start);
+                std::ptr::copy_nonoverlapping(self.bias[cols.start..].as_ptr(), cells, width);
+            }
+            let lhs = View { ptr: x[rows.start * self.n_in..].as_ptr(), row_stride: self.n_in, col_stride: 1 };
+            let rhs = View { ptr: self.weight_t[cols.start..].as_ptr(), row_stride: self.n_out, col_stride: 1 };
+            let out = (dst.get().add(rows.start * self.n_out + cols.start), self.n_out);
+            matmul((rows.end - rows.start, width, self.n_in), out, true, lhs, rhs, 1.0);
+        }
+    }
+}
+
+/// Below this many rows [`Linear::forward`] splits the output columns across threads.
+const COLUMN_SPLIT_MAX_ROWS: usize = 512;
+
+/// Row and column blocks of [`Linear::forward`] are multiples of this: two AMX tiles, and
+/// whole sgemm micro-kernel tiles. It is also the smallest row block worth a parallel task.
+const ALIGN: usize = 32;
