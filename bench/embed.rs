@@ -5,6 +5,9 @@
 //! Then times short questions (`bench/queries.txt`): one at a time, as a lone search embeds
 //! its query, and sixteen at once, as concurrent searches are coalesced into one pass.
 //!
+//! Last, what the AMX tile instructions cost on this CPU (`docent::amx::probe`), which bounds
+//! the bf16 figures.
+//!
 //! `cargo run --release --example embed -- TEXTS.jsonl [THREADS] [BATCH] [f32|bf16]` (both
 //! precisions by default)
 
@@ -13,6 +16,9 @@ use std::time::Instant;
 
 use docent::embed::local::{LocalEmbedder, LocalEmbedderOptions, default_model_dir};
 use docent::embed::{Embedder, Precision};
+
+/// Bytes of MiniLM-L6's dense-layer weights in bf16 (one multiply-accumulate per weight).
+const WEIGHT_BYTES: usize = 2 * (MACS_PER_TOKEN as usize);
 
 /// Multiply-accumulates per token of MiniLM-L6's encoder (6 layers, d=384, FFN 1536).
 const MACS_PER_TOKEN: f64 = 6.0 * (4.0 * 384.0 * 384.0 + 2.0 * 384.0 * 1536.0);
@@ -43,6 +49,24 @@ fn main() {
         chunks(&embedder, &texts, options);
         queries(&embedder);
     }
+    tiles();
+}
+
+/// What the AMX instructions cost on this CPU, and the ceiling they set for the bf16 layers.
+fn tiles() {
+    let Some(t) = docent::amx::probe::measure(WEIGHT_BYTES) else { return };
+    println!(
+        "amx on this cpu: a tile product {:.1} ns, a tile load {:.1} ns, a tile store {:.1} ns; the kernels' 2x2 step \
+         {:.1} ns a product from L1 ({:.0} GFLOP/s a core), {:.1} ns streaming the model's {} MB of bf16 weights ({:.0} GFLOP/s)",
+        t.product_ns,
+        t.load_ns,
+        t.store_ns,
+        t.step_product_ns,
+        t.step_gflops(),
+        t.streamed_product_ns.unwrap_or(f64::NAN),
+        WEIGHT_BYTES >> 20,
+        t.streamed_gflops().unwrap_or(f64::NAN),
+    );
 }
 
 /// Throughput of embedding `texts` in batches, as ingestion does.

@@ -10,6 +10,8 @@
 use std::arch::asm;
 use std::sync::OnceLock;
 
+pub mod probe;
+
 /// Whether this CPU and kernel let the process use AMX-BF16 tiles (checked once).
 pub(crate) fn available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();

@@ -4,7 +4,7 @@
 //! [`cli::run`]; every subcommand is one library function.
 
 pub mod access;
-pub(crate) mod amx;
+pub mod amx;
 pub mod answer;
 pub mod cli;
 pub mod components;

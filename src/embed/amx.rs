@@ -39,6 +39,8 @@ use crate::amx::{available, cpu_has_amx, from_bf16};
 /// its `k / 32` tiles one after another, each 16 rows of (16 columns × 2 consecutive k).
 pub(crate) struct Packed {
     data: Vec<u16>,
+    /// Index of the first element, at a 64-byte boundary ([`aligned_start`]).
+    start: usize,
     k: usize,
     n: usize,
 }
@@ -51,7 +53,9 @@ impl Packed {
             return None;
         }
         // Block by block of 16 columns, its k rows in pairs: tile after tile along k.
-        let mut data = Vec::with_capacity(k * n);
+        let mut data = Vec::new();
+        let start = aligned_start(&mut data, k * n);
+        data.resize(start, 0);
         for block in (0..n).step_by(TILE) {
             for pair in (0..k).step_by(2) {
                 for col in block..block + TILE {
@@ -59,12 +63,12 @@ impl Packed {
                 }
             }
         }
-        Some(Self { data, k, n })
+        Some(Self { data, start, k, n })
     }
 
     /// The first weight tile of 16-column block `block`.
     fn block(&self, block: usize) -> *const u16 {
-        self.data[block * (self.k / STEP) * TILE_ELEMS..].as_ptr()
+        self.data[self.start + block * (self.k / STEP) * TILE_ELEMS..].as_ptr()
     }
 }
 
@@ -74,6 +78,8 @@ const CONVERT_CHUNK: usize = 1 << 16;
 /// Input rows rounded to bf16, padded with zero rows to a whole number of tiles.
 pub(crate) struct Rows {
     data: Vec<u16>,
+    /// Index of the first row's first element, at a 64-byte boundary ([`aligned_start`]).
+    start: usize,
     rows: usize,
     k: usize,
 }
@@ -83,15 +89,29 @@ impl Rows {
     pub(crate) fn new(x: &[f32], rows: usize, k: usize) -> Self {
         let mut data = super::buffers::take_bf16();
         let len = rows.next_multiple_of(TILE) * k;
+        let start = aligned_start(&mut data, len);
         // Only the padding rows need zeros; the rest is overwritten below.
-        data.truncate(len);
-        if let Some(padding) = data.get_mut(x.len()..) {
+        data.truncate(start + len);
+        if let Some(padding) = data.get_mut(start + x.len()..) {
             padding.fill(0);
         }
-        data.resize(len, 0);
-        data[..x.len()].par_chunks_mut(CONVERT_CHUNK).zip(x.par_chunks(CONVERT_CHUNK)).for_each(|(d, x)| round(d, x));
-        Self { data, rows, k }
+        data.resize(start + len, 0);
+        data[start..start + x.len()]
+            .par_chunks_mut(CONVERT_CHUNK)
+            .zip(x.par_chunks(CONVERT_CHUNK))
+            .for_each(|(d, x)| round(d, x));
+        Self { data, start, rows, k }
     }
+}
+
+/// Reserves room in `v` for `len` elements from a 64-byte boundary and returns the index of
+/// that boundary. A tile row that straddles two cache lines loads 5–6 times slower
+/// (`crate::amx::probe`), and the allocator promises only the element type's alignment.
+/// `v` must not grow past `start + len` afterwards, or it may move.
+fn aligned_start(v: &mut Vec<u16>, len: usize) -> usize {
+    // A 64-byte boundary is at most 31 two-byte elements away.
+    v.reserve((len + 31).saturating_sub(v.len()));
+    v.as_ptr().align_offset(64)
 }
 
 multiversion! {
@@ -166,7 +186,7 @@ unsafe fn block(
     } else {
         (scratch.as_mut_ptr().cast::<f32>(), 2 * TILE)
     };
-    let a_ptr = a.data[row * a.k..].as_ptr();
+    let a_ptr = a.data[a.start + row * a.k..].as_ptr();
     let (b0, b1) = (w.block(col / TILE), w.block(col / TILE + 1));
     // SAFETY: the A tiles read rows row..row + 16·tiles (inside the padded buffer), the weight
     // tiles read whole packed blocks, the bias 32 floats, and C covers 16·tiles rows of 32

@@ -61,3 +61,20 @@ fn packing_refuses_partial_tiles() {
     assert!(Packed::new(&[0.0; 64 * 48], 64, 48).is_none());
     assert!(Packed::new(&[0.0; 64 * 64], 64, 64).is_some());
 }
+
+#[test]
+fn weight_tiles_and_input_rows_start_on_cache_line_boundaries() {
+    for (k, n) in [(32, 32), (64, 96), (384, 1536)] {
+        let packed = Packed::new(&random(k * n, 5), k, n).expect("whole tiles");
+        for block in 0..n / TILE {
+            assert_eq!(packed.block(block) as usize % 64, 0, "{k}x{n}, block {block}");
+        }
+    }
+    // Reused buffers of any earlier size (`buffers::take_bf16`) still give aligned rows.
+    for rows in [1, 17, 3, 64, 2] {
+        let a = Rows::new(&random(rows * 64, 9), rows, 64);
+        for r in (0..a.rows).step_by(TILE) {
+            assert_eq!(a.data[a.start + r * a.k..].as_ptr() as usize % 64, 0, "{rows} rows, row {r}");
+        }
+    }
+}
