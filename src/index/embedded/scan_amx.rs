@@ -48,8 +48,9 @@ pub(super) fn usable(dim: usize) -> bool {
 /// Up to 16 queries in the layout AMX reads as its second operand, with their scales,
 /// filters and current selection thresholds.
 struct Group {
-    /// `dim / 64` tiles of 16 groups of 4 dimensions × 16 queries × 4 (groups interleaved).
-    packed: Vec<i8>,
+    /// `dim / 64` tiles of 16 groups of 4 dimensions × 16 queries × 4 (groups interleaved),
+    /// in whole cache lines (see [`codes::Line`]).
+    packed: Vec<codes::Line>,
     /// Each lane's quantisation scale.
     scales: [f32; TILE],
     /// Index of the group's first query in the batch.
@@ -68,7 +69,7 @@ impl Group {
     fn new(queries: &[BatchQuery<'_>], first: usize, dim: usize) -> Self {
         let members = &queries[first..(first + TILE).min(queries.len())];
         let mut group = Self {
-            packed: vec![0; dim * TILE],
+            packed: vec![codes::ZERO_LINE; dim * TILE / codes::LINE],
             scales: [0.0; TILE],
             first,
             active: ((1u32 << members.len()) - 1) as u16,
@@ -77,11 +78,12 @@ impl Group {
             thresholds: [f32::NEG_INFINITY; TILE],
         };
         let mut quantized = Vec::with_capacity(dim);
+        let packed = codes::bytes_mut(&mut group.packed);
         for (lane, query) in members.iter().enumerate() {
             quantized.clear();
             group.scales[lane] = codes::quantize(query.vector, &mut quantized);
             for (k, &v) in quantized.iter().enumerate() {
-                group.packed[(k / 4) * 4 * TILE + 4 * lane + k % 4] = v;
+                packed[(k / 4) * 4 * TILE + 4 * lane + k % 4] = v;
             }
             match query.chapter {
                 Some(chapter) => group.chapters[lane] = chapter,
@@ -108,8 +110,9 @@ pub(super) fn scan_range(
     let mut groups: Vec<Group> =
         (0..queries.len()).step_by(TILE).map(|first| Group::new(queries, first, dim)).collect();
     let mut tops: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n + MARGIN)).collect();
-    // Only the last block of a range can be partial: its zero-padded copy is made there.
-    let mut tail = Vec::new();
+    // Only the last block of a range can be partial: its zero-padded copy (whole cache lines,
+    // as the codes) is made there.
+    let mut tail: Vec<codes::Line> = Vec::new();
     let mut sums = [0i32; BLOCK * TILE];
     // SAFETY: `usable` checked the CPU features and the tile permission; every pointer the
     // kernels use lies inside `values`, `tail`, `sums` or the group's packed queries.
@@ -122,12 +125,13 @@ pub(super) fn scan_range(
             let rows = if count == BLOCK {
                 rows
             } else {
-                tail.extend_from_slice(rows);
-                tail.resize(BLOCK * dim, 0);
-                &tail
+                tail.resize(BLOCK * dim / codes::LINE, codes::ZERO_LINE);
+                let padded = codes::bytes_mut(&mut tail);
+                padded[..rows.len()].copy_from_slice(rows);
+                codes::bytes(&tail)
             };
             for group in &mut groups {
-                multiply(rows, dim, &group.packed, &mut sums);
+                multiply(rows, dim, codes::bytes(&group.packed), &mut sums);
                 let block = Block { sums: &sums, first, row_scales: &scales[first..first + count] };
                 select(&block, chapter_of, group, &mut tops);
             }

@@ -4,23 +4,59 @@
 //! it streams half the bytes of a pass over the f16 rows, and the pass is bound by that
 //! stream. Its scores are approximate; the scan rescores its candidates on the f16 rows.
 
-/// Row-major int8 codes (`dim` per row) and one scale per row: value ≈ code × scale.
+/// Bytes of a [`Line`].
+pub const LINE: usize = 64;
+
+/// 64 int8 values on a cache line of their own. Memory built of whole lines puts every tile
+/// row the scan loads on a line boundary: a tile row that straddles two lines loads 5–6 times
+/// slower (`crate::amx::probe`), and a `Vec<i8>` is promised only byte alignment.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+pub struct Line(pub [i8; LINE]);
+
+/// A zeroed line.
+pub const ZERO_LINE: Line = Line([0; LINE]);
+
+/// The values of `lines`, in order.
+pub fn bytes(lines: &[Line]) -> &[i8] {
+    // SAFETY: `Line` is `repr(C)` over `[i8; 64]` with size 64 (no padding), so the lines are
+    // `64 × len` initialised, contiguous `i8`s borrowed for the same lifetime.
+    unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<i8>(), lines.len() * LINE) }
+}
+
+/// The values of `lines`, in order, writable.
+pub fn bytes_mut(lines: &mut [Line]) -> &mut [i8] {
+    // SAFETY: as in `bytes`, with the unique borrow passed on.
+    unsafe { std::slice::from_raw_parts_mut(lines.as_mut_ptr().cast::<i8>(), lines.len() * LINE) }
+}
+
+/// Row-major int8 codes (`dim` per row, whole lines) and one scale per row: value ≈ code ×
+/// scale.
 #[derive(Debug, Default)]
 pub struct Codes {
     dim: usize,
-    values: Vec<i8>,
+    values: Vec<Line>,
     scales: Vec<f32>,
+    /// One row's codes on their way into `values`.
+    scratch: Vec<i8>,
 }
 
 impl Codes {
-    /// No rows, `dim` values each.
+    /// No rows, `dim` values each; `dim` must be a multiple of 64 (the tiles' step, which
+    /// `scan_amx::usable` requires before any copy is kept).
     pub fn new(dim: usize) -> Self {
+        assert!(dim.is_multiple_of(LINE), "int8 rows are whole cache lines: dim {dim} is not a multiple of 64");
         Self { dim, ..Self::default() }
     }
 
-    /// The codes, row-major.
+    /// The codes, row-major; every row starts on a cache-line boundary.
     pub fn values(&self) -> &[i8] {
-        &self.values
+        bytes(&self.values)
+    }
+
+    /// Lines a row takes.
+    fn lines(&self) -> usize {
+        self.dim / LINE
     }
 
     /// One scale per row.
@@ -30,33 +66,36 @@ impl Codes {
 
     /// Reserves room for `rows` more rows.
     pub fn reserve(&mut self, rows: usize) {
-        self.values.reserve_exact(rows * self.dim);
+        self.values.reserve_exact(rows * self.lines());
         self.scales.reserve_exact(rows);
     }
 
     /// Appends `row` (of `dim` values), quantised.
     pub fn push(&mut self, row: &[f32]) {
         debug_assert_eq!(row.len(), self.dim);
-        let scale = quantize(row, &mut self.values);
+        self.scratch.clear();
+        let scale = quantize(row, &mut self.scratch);
+        let lines = self.scratch.chunks_exact(LINE).map(|c| Line(c.try_into().expect("a whole line")));
+        self.values.extend(lines);
         self.scales.push(scale);
     }
 
     /// Copies row `from` over row `to`.
     pub fn copy_row(&mut self, from: usize, to: usize) {
-        let dim = self.dim;
-        self.values.copy_within(from * dim..(from + 1) * dim, to * dim);
+        let lines = self.lines();
+        self.values.copy_within(from * lines..(from + 1) * lines, to * lines);
         self.scales[to] = self.scales[from];
     }
 
     /// Keeps the first `rows` rows.
     pub fn truncate(&mut self, rows: usize) {
-        self.values.truncate(rows * self.dim);
+        self.values.truncate(rows * self.lines());
         self.scales.truncate(rows);
     }
 
     /// Heap bytes held.
     pub fn memory_bytes(&self) -> usize {
-        self.values.capacity() + self.scales.capacity() * 4
+        self.values.capacity() * LINE + self.scales.capacity() * 4 + self.scratch.capacity()
     }
 }
 
@@ -102,15 +141,38 @@ mod tests {
         assert_eq!(codes, [0; 4]);
     }
 
+    /// A 128-wide row whose first two values are `a` and `b`, the rest 0.
+    fn row(a: f32, b: f32) -> Vec<f32> {
+        let mut row = vec![0.0; 128];
+        (row[0], row[1]) = (a, b);
+        row
+    }
+
     #[test]
     fn copying_and_truncating_rows_keeps_codes_and_scales_together() {
-        let mut codes = Codes::new(2);
-        codes.push(&[1.0, 0.0]);
-        codes.push(&[0.0, 2.0]);
-        codes.push(&[-4.0, 4.0]);
+        let mut codes = Codes::new(128);
+        codes.push(&row(1.0, 0.0));
+        codes.push(&row(0.0, 2.0));
+        codes.push(&row(-4.0, 4.0));
         codes.copy_row(2, 0);
         codes.truncate(2);
-        assert_eq!(codes.values(), [-127, 127, 0, 127]);
+        let values = codes.values();
+        assert_eq!(values.len(), 256);
+        assert_eq!((values[0], values[1], values[128], values[129]), (-127, 127, 0, 127));
+        assert!(values[2..128].iter().chain(&values[130..]).all(|&c| c == 0));
         assert_eq!(codes.scales(), [4.0 / 127.0, 2.0 / 127.0]);
+    }
+
+    #[test]
+    fn every_row_starts_on_a_cache_line_boundary() {
+        let mut codes = Codes::new(384);
+        for r in 0..100 {
+            codes.push(&row(r as f32, 1.0)[..].repeat(3));
+        }
+        codes.copy_row(99, 3);
+        codes.truncate(50);
+        for r in 0..50 {
+            assert_eq!(codes.values()[r * 384..].as_ptr() as usize % LINE, 0, "row {r}");
+        }
     }
 }
