@@ -145,59 +145,44 @@ fn median(run: impl Fn()) -> f64 {
     times[RUNS / 2]
 }
 
+/// Four loads into the four operand tiles from the 4 KB at `{a}` (rows `{s}` bytes apart).
+macro_rules! four_loads {
+    () => {
+        "tileloadd tmm4, [{a} + {s}*1]\n tileloadd tmm5, [{a} + {s}*1 + 1024]\n \
+         tileloadd tmm6, [{a} + {s}*1 + 2048]\n tileloadd tmm7, [{a} + {s}*1 + 3072]"
+    };
+}
+
+/// The four products of a 2 × 2 step: accumulators 0–3, row tiles 4–5, weight tiles 6–7.
+macro_rules! four_products {
+    () => {
+        "tdpbf16ps tmm0, tmm4, tmm6\n tdpbf16ps tmm1, tmm4, tmm7\n \
+         tdpbf16ps tmm2, tmm5, tmm6\n tdpbf16ps tmm3, tmm5, tmm7"
+    };
+}
+
 /// `n` rounds of four independent products.
 unsafe fn products(n: usize) {
     // SAFETY: tile configuration loaded by the caller; only tile registers are touched.
-    unsafe {
-        asm!(
-            "2:",
-            "tdpbf16ps tmm0, tmm4, tmm6",
-            "tdpbf16ps tmm1, tmm4, tmm7",
-            "tdpbf16ps tmm2, tmm5, tmm6",
-            "tdpbf16ps tmm3, tmm5, tmm7",
-            "dec {n}",
-            "jnz 2b",
-            n = inout(reg) n => _,
-            options(nostack, nomem),
-        );
-    }
+    unsafe { asm!("2:", four_products!(), "dec {n}", "jnz 2b", n = inout(reg) n => _, options(nostack, nomem)) };
 }
 
 /// `n` rounds of four loads into four different tiles.
 unsafe fn loads(a: *mut u8, n: usize) {
     // SAFETY: tile configuration loaded; `a` points at 4 KB readable bytes.
     unsafe {
-        asm!(
-            "2:",
-            "tileloadd tmm4, [{a} + {s}*1]",
-            "tileloadd tmm5, [{a} + {s}*1 + 1024]",
-            "tileloadd tmm6, [{a} + {s}*1 + 2048]",
-            "tileloadd tmm7, [{a} + {s}*1 + 3072]",
-            "dec {n}",
-            "jnz 2b",
-            a = in(reg) a,
-            s = in(reg) 64usize,
-            n = inout(reg) n => _,
-            options(nostack, readonly),
-        );
-    }
+        asm!("2:", four_loads!(), "dec {n}", "jnz 2b",
+            a = in(reg) a, s = in(reg) 64usize, n = inout(reg) n => _, options(nostack, readonly))
+    };
 }
 
 /// `n` stores of one tile.
 unsafe fn stores(a: *mut u8, n: usize) {
     // SAFETY: tile configuration loaded; `a` points at 1 KB writable bytes.
     unsafe {
-        asm!(
-            "2:",
-            "tilestored [{a} + {s}*1], tmm0",
-            "dec {n}",
-            "jnz 2b",
-            a = in(reg) a,
-            s = in(reg) 64usize,
-            n = inout(reg) n => _,
-            options(nostack),
-        );
-    }
+        asm!("2:", "tilestored [{a} + {s}*1], tmm0", "dec {n}", "jnz 2b",
+            a = in(reg) a, s = in(reg) 64usize, n = inout(reg) n => _, options(nostack))
+    };
 }
 
 /// `n` steps of the embedder's 2 × 2 kernel: two row tiles and two weight tiles loaded, four
@@ -205,24 +190,9 @@ unsafe fn stores(a: *mut u8, n: usize) {
 unsafe fn steps(a: *mut u8, n: usize) {
     // SAFETY: tile configuration loaded; `a` points at 4 KB readable bytes.
     unsafe {
-        asm!(
-            "2:",
-            "tileloadd tmm4, [{a} + {s}*1]",
-            "tileloadd tmm5, [{a} + {s}*1 + 1024]",
-            "tileloadd tmm6, [{a} + {s}*1 + 2048]",
-            "tileloadd tmm7, [{a} + {s}*1 + 3072]",
-            "tdpbf16ps tmm0, tmm4, tmm6",
-            "tdpbf16ps tmm1, tmm4, tmm7",
-            "tdpbf16ps tmm2, tmm5, tmm6",
-            "tdpbf16ps tmm3, tmm5, tmm7",
-            "dec {n}",
-            "jnz 2b",
-            a = in(reg) a,
-            s = in(reg) 64usize,
-            n = inout(reg) n => _,
-            options(nostack, readonly),
-        );
-    }
+        asm!("2:", four_loads!(), four_products!(), "dec {n}", "jnz 2b",
+            a = in(reg) a, s = in(reg) 64usize, n = inout(reg) n => _, options(nostack, readonly))
+    };
 }
 
 /// `pairs` steps of the 2 × 2 kernel whose weight tiles walk through `weights` (2 KB a step)
@@ -234,13 +204,10 @@ unsafe fn streamed(a: *mut u8, weights: *mut u8, pairs: usize) {
         asm!(
             "2:",
             "tileloadd tmm4, [{a} + {s}*1]",
-            "tileloadd tmm6, [{b} + {s}*1]",
-            "tdpbf16ps tmm0, tmm4, tmm6",
-            "tileloadd tmm7, [{b} + {s}*1 + 1024]",
-            "tdpbf16ps tmm1, tmm4, tmm7",
             "tileloadd tmm5, [{a} + {s}*1 + 1024]",
-            "tdpbf16ps tmm2, tmm5, tmm6",
-            "tdpbf16ps tmm3, tmm5, tmm7",
+            "tileloadd tmm6, [{b} + {s}*1]",
+            "tileloadd tmm7, [{b} + {s}*1 + 1024]",
+            four_products!(),
             "add {b}, 2048",
             "dec {n}",
             "jnz 2b",
