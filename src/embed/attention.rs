@@ -17,9 +17,22 @@ use super::kernels::{multiversion, softmax_rows};
 
 #[cfg(target_arch = "x86_64")]
 mod x86;
+#[cfg(target_arch = "x86_64")]
+mod x86_long;
 
-/// Longest sequence attended here; longer ones use the sgemm path in `bert`.
+/// Longest sequence the portable loops and the register-block path attend; longer ones run
+/// in `x86_long` where the CPU has AVX-512, else on the sgemm path in `bert`.
 pub(crate) const DIRECT_MAX_TOKENS: usize = 64;
+
+/// Whether [`attend`] takes a head of `len` tokens and `dh` dimensions (else `bert` runs it
+/// as two sgemm calls).
+pub(crate) fn direct(len: usize, dh: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if x86::supports(dh) {
+        return len >= 1;
+    }
+    (1..=DIRECT_MAX_TOKENS).contains(&len)
+}
 
 /// Where one (sequence, head) reads its rows in the packed `qkv` activations.
 #[derive(Clone, Copy)]
@@ -34,11 +47,11 @@ pub(crate) struct Head {
     pub dh: usize,
 }
 
-/// Scratch values [`attend`] needs for heads of `dh` dimensions.
-pub(crate) fn scratch_len(dh: usize) -> usize {
+/// Scratch values [`attend`] needs for a head of `len` tokens and `dh` dimensions.
+pub(crate) fn scratch_len(len: usize, dh: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     if x86::supports(dh) {
-        return x86::scratch_len(dh);
+        return if len > DIRECT_MAX_TOKENS { x86_long::scratch_len(len, dh) } else { x86::scratch_len(dh) };
     }
     DIRECT_MAX_TOKENS * DIRECT_MAX_TOKENS
 }
@@ -47,12 +60,19 @@ pub(crate) fn scratch_len(dh: usize) -> usize {
 /// least [`scratch_len`] values.
 pub(crate) fn attend(qkv: &[f32], head: Head, scale: f32, scratch: &mut [f32], out: &mut [f32]) {
     let Head { len, dh, .. } = head;
-    assert!((1..=DIRECT_MAX_TOKENS).contains(&len) && scratch.len() >= scratch_len(dh), "attention scratch");
+    assert!(direct(len, dh) && scratch.len() >= scratch_len(len, dh), "attention scratch");
     assert!(out.len() >= len * dh && qkv.len() >= head.base + (len - 1) * 3 * head.h + 2 * head.h + dh);
     #[cfg(target_arch = "x86_64")]
     if x86::supports(dh) {
-        // SAFETY: `supports` checked the CPU and the head width; the shapes are asserted above.
-        return unsafe { x86::attend(qkv, head, scale, scratch, out) };
+        // SAFETY: `supports` checked the CPU and the head width; the shapes are asserted above
+        // (and a long head has more than 64 ≥ `x86_long`'s row block tokens).
+        return unsafe {
+            if len > DIRECT_MAX_TOKENS {
+                x86_long::attend(qkv, head, scale, scratch, out)
+            } else {
+                x86::attend(qkv, head, scale, scratch, out)
+            }
+        };
     }
     let scores = &mut scratch[..len * len];
     score_rows(qkv, head, scale, scores);
@@ -132,15 +152,20 @@ mod tests {
         // three and four vectors of keys, full and partial.
         let h = 128;
         let mut state = 7u32;
-        let qkv: Vec<f32> = (0..DIRECT_MAX_TOKENS * 3 * h)
+        let qkv: Vec<f32> = (0..256 * 3 * h)
             .map(|_| {
                 state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
                 (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
             })
             .collect();
-        for (len, dh) in [1, 8, 13, 16, 17, 33, 40, 64].into_iter().flat_map(|len| [(len, 32), (len, 64), (len, 16)]) {
+        let lens = [1, 8, 13, 16, 17, 33, 40, 64, 65, 72, 100, 175, 256];
+        for (len, dh) in lens.into_iter().flat_map(|len| [(len, 32), (len, 64), (len, 16)]) {
+            if !direct(len, dh) {
+                assert!(len > DIRECT_MAX_TOKENS, "every head of up to 64 tokens is attended here");
+                continue;
+            }
             let head = Head { base: dh, len, h, dh };
-            let (mut scratch, mut out) = (vec![f32::NAN; scratch_len(dh)], vec![f32::NAN; len * dh]);
+            let (mut scratch, mut out) = (vec![f32::NAN; scratch_len(len, dh)], vec![f32::NAN; len * dh]);
             attend(&qkv[..(len - 1) * 3 * h + 2 * h + 2 * dh], head, 0.25, &mut scratch, &mut out);
             for (got, want) in out.iter().zip(naive(&qkv, head, 0.25)) {
                 assert!((got - want).abs() < 1e-5, "{len} tokens, heads of {dh}: {got} vs {want}");

@@ -284,10 +284,10 @@ impl Bert {
         (0..spans.len() * heads).into_par_iter().for_each(|task| {
             let ((off, len), head) = (spans[task / heads], task % heads);
             let base = off * 3 * h + head * dh;
-            if len <= attention::DIRECT_MAX_TOKENS {
+            if attention::direct(len, dh) {
                 // SAFETY: rows off..off+len, columns head·dh.. of `ctx` belong to this task.
                 let dst = unsafe { out.get().add(off * h + head * dh) };
-                return attend_short(qkv, attention::Head { base, len, h, dh }, scale, (dst, h));
+                return attend_direct(qkv, attention::Head { base, len, h, dh }, scale, (dst, h));
             }
             let view = |col: usize| View { ptr: qkv[base + col..].as_ptr(), row_stride: 3 * h, col_stride: 1 };
             let (q, k, v) = (view(0), view(h), view(2 * h));
@@ -309,13 +309,14 @@ impl Bert {
     }
 }
 
-/// One short sequence's head (`attention::attend`, scratch per thread), its `len × dh` rows
+/// One sequence's head in `attention::attend` (scratch per thread), its `len × dh` rows
 /// written to `dst` (`stride` apart), which the caller's task alone writes.
-fn attend_short(qkv: &[f32], head: attention::Head, scale: f32, (dst, stride): (*mut f32, usize)) {
+fn attend_direct(qkv: &[f32], head: attention::Head, scale: f32, (dst, stride): (*mut f32, usize)) {
     SCORES.with_borrow_mut(|scratch| {
         let (len, dh) = (head.len, head.dh);
-        scratch.resize(attention::scratch_len(dh) + len * dh, 0.0);
-        let (keys, rows) = scratch.split_at_mut(attention::scratch_len(dh));
+        let keys_len = attention::scratch_len(len, dh);
+        scratch.resize(keys_len + len * dh, 0.0);
+        let (keys, rows) = scratch.split_at_mut(keys_len);
         attention::attend(qkv, head, scale, keys, rows);
         for (i, row) in rows.chunks_exact(dh).enumerate() {
             // SAFETY: row i of the destination block, per the contract above.

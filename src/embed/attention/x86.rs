@@ -60,7 +60,7 @@ pub(super) unsafe fn attend(qkv: &[f32], head: Head, scale: f32, scratch: &mut [
 /// # Safety
 /// The CPU must have AVX-512F; `dh` is a multiple of 16 and `keys` holds `dh × width` values.
 #[target_feature(enable = "avx512f")]
-unsafe fn transpose_keys(qkv: &[f32], head: Head, keys: &mut [f32]) {
+pub(super) unsafe fn transpose_keys(qkv: &[f32], head: Head, keys: &mut [f32]) {
     let Head { base, len, h, dh } = head;
     let width = keys.len() / dh;
     for first in (0..width).step_by(LANES) {
