@@ -6,6 +6,7 @@
 //! once per process), so [`available`] asks for it before reporting the feature usable. Each
 //! thread that computes on tiles loads the one tile configuration ([`configure`]: palette 1,
 //! all eight tiles 16 rows × 64 bytes) and releases it when done ([`release`]).
+//! Operands live in whole cache lines ([`Line`]) so no tile row straddles two of them.
 
 use std::arch::asm;
 use std::sync::OnceLock;
@@ -114,4 +115,30 @@ pub(crate) unsafe fn configure() {
 pub(crate) unsafe fn release() {
     // SAFETY: per the contract above.
     unsafe { asm!("tilerelease", options(nostack, nomem)) };
+}
+
+/// Bytes of a [`Line`].
+pub(crate) const LINE: usize = 64;
+
+/// 64 bytes on a cache line of their own. Memory built of whole lines puts every tile row
+/// loaded from it on a line boundary: a tile row that straddles two lines loads 5–6 times
+/// slower ([`probe`]), and a `Vec<i8>` is promised only byte alignment.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+pub(crate) struct Line(pub [i8; LINE]);
+
+/// A zeroed line.
+pub(crate) const ZERO_LINE: Line = Line([0; LINE]);
+
+/// The values of `lines`, in order.
+pub(crate) fn bytes(lines: &[Line]) -> &[i8] {
+    // SAFETY: `Line` is `repr(C)` over `[i8; 64]` with size 64 (no padding), so the lines are
+    // `64 × len` initialised, contiguous `i8`s borrowed for the same lifetime.
+    unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<i8>(), lines.len() * LINE) }
+}
+
+/// The values of `lines`, in order, writable.
+pub(crate) fn bytes_mut(lines: &mut [Line]) -> &mut [i8] {
+    // SAFETY: as in `bytes`, with the unique borrow passed on.
+    unsafe { std::slice::from_raw_parts_mut(lines.as_mut_ptr().cast::<i8>(), lines.len() * LINE) }
 }

@@ -20,6 +20,8 @@
 use std::arch::asm;
 use std::time::Instant;
 
+use super::{LINE, ZERO_LINE};
+
 /// Nanoseconds per instruction (or per product, for the step) on this CPU.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TileCosts {
@@ -59,40 +61,6 @@ impl TileCosts {
 /// Weight bytes one step reads (two 1 KB tiles).
 const WEIGHT_STEP: usize = 2048;
 
-/// A zeroed, 64-byte-aligned heap buffer (tile rows must not straddle cache lines).
-struct Aligned {
-    ptr: *mut u8,
-    len: usize,
-}
-
-impl Aligned {
-    fn new(len: usize) -> Self {
-        if len == 0 {
-            return Self { ptr: std::ptr::null_mut(), len };
-        }
-        let layout = std::alloc::Layout::from_size_align(len, 64).expect("a valid layout");
-        // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        if ptr.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        Self { ptr, len }
-    }
-
-    fn as_mut_ptr(&mut self) -> *mut u8 {
-        self.ptr
-    }
-}
-
-impl Drop for Aligned {
-    fn drop(&mut self) {
-        if self.len > 0 {
-            // SAFETY: allocated in `new` with this very layout.
-            unsafe { std::alloc::dealloc(self.ptr, std::alloc::Layout::from_size_align_unchecked(self.len, 64)) };
-        }
-    }
-}
-
 /// Iterations of each timed loop.
 const ITERATIONS: usize = 200_000;
 /// Timed runs per figure; the median is kept.
@@ -105,9 +73,12 @@ pub fn measure(weight_bytes: usize) -> Option<TileCosts> {
     if !super::available() {
         return None;
     }
-    let mut buffer = Aligned::new(4096);
-    let a = buffer.as_mut_ptr();
-    let weights = Aligned::new(weight_bytes.next_multiple_of(WEIGHT_STEP));
+    // Whole cache lines, as the kernels' operands are (`super::Line`).
+    let mut buffer = vec![ZERO_LINE; 4096 / LINE];
+    let a = buffer.as_mut_ptr().cast::<u8>();
+    let mut weights = vec![ZERO_LINE; weight_bytes.next_multiple_of(WEIGHT_STEP) / LINE];
+    let pairs = weights.len() * LINE / WEIGHT_STEP;
+    let b = weights.as_mut_ptr().cast::<u8>();
     // SAFETY: AMX is available; `configure` loads the crate's tile configuration on this
     // thread and `release` drops it. The loads read inside `buffer` (four 1 KB tiles at a
     // 64-byte stride) or `weights` (`pairs` × 2 KB); the one store writes the first 1 KB of
@@ -118,8 +89,7 @@ pub fn measure(weight_bytes: usize) -> Option<TileCosts> {
         let load = median(|| loads(a, ITERATIONS)) / (4 * ITERATIONS) as f64;
         let store = median(|| stores(a, ITERATIONS)) / ITERATIONS as f64;
         let step = median(|| steps(a, ITERATIONS)) / (4 * ITERATIONS) as f64;
-        let pairs = weights.len / WEIGHT_STEP;
-        let streamed = (pairs > 0).then(|| median(|| streamed(a, weights.ptr, pairs)) / (4 * pairs) as f64);
+        let streamed = (pairs > 0).then(|| median(|| streamed(a, b, pairs)) / (4 * pairs) as f64);
         super::release();
         Some(TileCosts {
             product_ns: product,

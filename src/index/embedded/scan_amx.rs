@@ -49,8 +49,8 @@ pub(super) fn usable(dim: usize) -> bool {
 /// filters and current selection thresholds.
 struct Group {
     /// `dim / 64` tiles of 16 groups of 4 dimensions × 16 queries × 4 (groups interleaved),
-    /// in whole cache lines (see [`codes::Line`]).
-    packed: Vec<codes::Line>,
+    /// in whole cache lines (see [`amx::Line`]).
+    packed: Vec<amx::Line>,
     /// Each lane's quantisation scale.
     scales: [f32; TILE],
     /// Index of the group's first query in the batch.
@@ -69,7 +69,7 @@ impl Group {
     fn new(queries: &[BatchQuery<'_>], first: usize, dim: usize) -> Self {
         let members = &queries[first..(first + TILE).min(queries.len())];
         let mut group = Self {
-            packed: vec![codes::ZERO_LINE; dim * TILE / codes::LINE],
+            packed: vec![amx::ZERO_LINE; dim * TILE / amx::LINE],
             scales: [0.0; TILE],
             first,
             active: ((1u32 << members.len()) - 1) as u16,
@@ -77,10 +77,9 @@ impl Group {
             chapters: [0; TILE],
             thresholds: [f32::NEG_INFINITY; TILE],
         };
-        let mut quantized = Vec::with_capacity(dim);
-        let packed = codes::bytes_mut(&mut group.packed);
+        let mut quantized = vec![0; dim];
+        let packed = amx::bytes_mut(&mut group.packed);
         for (lane, query) in members.iter().enumerate() {
-            quantized.clear();
             group.scales[lane] = codes::quantize(query.vector, &mut quantized);
             for (k, &v) in quantized.iter().enumerate() {
                 packed[(k / 4) * 4 * TILE + 4 * lane + k % 4] = v;
@@ -112,7 +111,7 @@ pub(super) fn scan_range(
     let mut tops: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n + MARGIN)).collect();
     // Only the last block of a range can be partial: its zero-padded copy (whole cache lines,
     // as the codes) is made there.
-    let mut tail: Vec<codes::Line> = Vec::new();
+    let mut tail: Vec<amx::Line> = Vec::new();
     let mut sums = [0i32; BLOCK * TILE];
     // SAFETY: `usable` checked the CPU features and the tile permission; every pointer the
     // kernels use lies inside `values`, `tail`, `sums` or the group's packed queries.
@@ -125,13 +124,13 @@ pub(super) fn scan_range(
             let rows = if count == BLOCK {
                 rows
             } else {
-                tail.resize(BLOCK * dim / codes::LINE, codes::ZERO_LINE);
-                let padded = codes::bytes_mut(&mut tail);
+                tail.resize(BLOCK * dim / amx::LINE, amx::ZERO_LINE);
+                let padded = amx::bytes_mut(&mut tail);
                 padded[..rows.len()].copy_from_slice(rows);
-                codes::bytes(&tail)
+                amx::bytes(&tail)
             };
             for group in &mut groups {
-                multiply(rows, dim, codes::bytes(&group.packed), &mut sums);
+                multiply(rows, dim, amx::bytes(&group.packed), &mut sums);
                 let block = Block { sums: &sums, first, row_scales: &scales[first..first + count] };
                 select(&block, chapter_of, group, &mut tops);
             }

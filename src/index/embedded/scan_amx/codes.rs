@@ -4,31 +4,7 @@
 //! it streams half the bytes of a pass over the f16 rows, and the pass is bound by that
 //! stream. Its scores are approximate; the scan rescores its candidates on the f16 rows.
 
-/// Bytes of a [`Line`].
-pub const LINE: usize = 64;
-
-/// 64 int8 values on a cache line of their own. Memory built of whole lines puts every tile
-/// row the scan loads on a line boundary: a tile row that straddles two lines loads 5–6 times
-/// slower (`crate::amx::probe`), and a `Vec<i8>` is promised only byte alignment.
-#[derive(Debug, Clone, Copy)]
-#[repr(C, align(64))]
-pub struct Line(pub [i8; LINE]);
-
-/// A zeroed line.
-pub const ZERO_LINE: Line = Line([0; LINE]);
-
-/// The values of `lines`, in order.
-pub fn bytes(lines: &[Line]) -> &[i8] {
-    // SAFETY: `Line` is `repr(C)` over `[i8; 64]` with size 64 (no padding), so the lines are
-    // `64 × len` initialised, contiguous `i8`s borrowed for the same lifetime.
-    unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<i8>(), lines.len() * LINE) }
-}
-
-/// The values of `lines`, in order, writable.
-pub fn bytes_mut(lines: &mut [Line]) -> &mut [i8] {
-    // SAFETY: as in `bytes`, with the unique borrow passed on.
-    unsafe { std::slice::from_raw_parts_mut(lines.as_mut_ptr().cast::<i8>(), lines.len() * LINE) }
-}
+use crate::amx::{LINE, Line, ZERO_LINE, bytes, bytes_mut};
 
 /// Row-major int8 codes (`dim` per row, whole lines) and one scale per row: value ≈ code ×
 /// scale.
@@ -37,8 +13,6 @@ pub struct Codes {
     dim: usize,
     values: Vec<Line>,
     scales: Vec<f32>,
-    /// One row's codes on their way into `values`.
-    scratch: Vec<i8>,
 }
 
 impl Codes {
@@ -73,10 +47,9 @@ impl Codes {
     /// Appends `row` (of `dim` values), quantised.
     pub fn push(&mut self, row: &[f32]) {
         debug_assert_eq!(row.len(), self.dim);
-        self.scratch.clear();
-        let scale = quantize(row, &mut self.scratch);
-        let lines = self.scratch.chunks_exact(LINE).map(|c| Line(c.try_into().expect("a whole line")));
-        self.values.extend(lines);
+        let first = self.values.len();
+        self.values.resize(first + self.lines(), ZERO_LINE);
+        let scale = quantize(row, bytes_mut(&mut self.values[first..]));
         self.scales.push(scale);
     }
 
@@ -95,26 +68,27 @@ impl Codes {
 
     /// Heap bytes held.
     pub fn memory_bytes(&self) -> usize {
-        self.values.capacity() * LINE + self.scales.capacity() * 4 + self.scratch.capacity()
+        self.values.capacity() * LINE + self.scales.capacity() * 4
     }
 }
 
-/// Appends `values` as int8 codes scaled so the largest magnitude maps to 127; returns the
-/// scale (0 for an all-zero vector, whose codes are all 0).
-pub fn quantize(values: &[f32], out: &mut Vec<i8>) -> f32 {
+/// Writes `values` into `out` (as long) as int8 codes scaled so the largest magnitude maps to
+/// 127; returns the scale (0 for an all-zero vector, whose codes are all 0).
+pub fn quantize(values: &[f32], out: &mut [i8]) -> f32 {
+    debug_assert_eq!(values.len(), out.len());
     let largest = values.iter().fold(0f32, |m, v| m.max(v.abs()));
     if largest == 0.0 || !largest.is_finite() {
-        out.extend(std::iter::repeat_n(0, values.len()));
+        out.fill(0);
         return 0.0;
     }
     let scale = largest / 127.0;
     let inverse = 127.0 / largest;
     // Round half away from zero by hand: `f32::round` is a libm call per value on baseline
     // x86-64, this vectorises (and `as` saturates, so nothing can wrap).
-    out.extend(values.iter().map(|v| {
+    for (code, v) in out.iter_mut().zip(values) {
         let r = v * inverse;
-        (r + if r >= 0.0 { 0.5 } else { -0.5 }) as i8
-    }));
+        *code = (r + if r >= 0.0 { 0.5 } else { -0.5 }) as i8;
+    }
     scale
 }
 
@@ -125,7 +99,7 @@ mod tests {
     #[test]
     fn codes_times_scale_come_back_within_half_a_step() {
         let values = [0.5, -0.25, 0.125, 0.0, -0.5, 0.3];
-        let mut codes = Vec::new();
+        let mut codes = [0; 6];
         let scale = quantize(&values, &mut codes);
         assert_eq!(codes[0], 127);
         assert_eq!(codes[4], -127);
@@ -136,7 +110,7 @@ mod tests {
 
     #[test]
     fn an_all_zero_row_has_zero_codes_and_scale() {
-        let mut codes = Vec::new();
+        let mut codes = [1; 4];
         assert_eq!(quantize(&[0.0; 4], &mut codes), 0.0);
         assert_eq!(codes, [0; 4]);
     }
