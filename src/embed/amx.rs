@@ -29,6 +29,10 @@ use super::kernels::multiversion;
 const TILE: usize = 16;
 /// Shared-dimension elements (bf16) one tile step consumes.
 const STEP: usize = 32;
+/// Up to this many rows, [`gemm`] runs column block by column block over all of them: a pass
+/// of 8 questions (~110 rows) 4.4–4.5 → 4.0–4.1 ms, 16 questions ~2% faster. Ingestion
+/// batches keep the row-block order; column blocks over their 128-row groups were ~12% slower.
+const FEW_ROWS: usize = 256;
 /// bf16 elements of one packed weight tile (16 row pairs × 16 columns × 2).
 const TILE_ELEMS: usize = TILE * STEP;
 
@@ -153,14 +157,21 @@ pub(crate) unsafe fn gemm(
     assert!((cols.end - cols.start).is_multiple_of(2 * TILE), "AMX column block width");
     // SAFETY: the caller checked that AMX is usable.
     unsafe { crate::amx::configure() };
-    let mut row = row_range.start;
-    while row < row_range.end {
-        let tiles = if row_range.end - row > TILE { 2 } else { 1 };
+    // Few rows (a pass of questions): each weight column block is read once and multiplied
+    // by all of them while it is in L1, the rows staying in L2. Many rows (ingestion): one
+    // 32-row block at a time against every column, its rows in L1 and the weights in L2.
+    let group_rows = if row_range.end - row_range.start <= FEW_ROWS { FEW_ROWS } else { 2 * TILE };
+    for group in (row_range.start..row_range.end).step_by(group_rows) {
+        let group_end = (group + group_rows).min(row_range.end);
         for col in (cols.start..cols.end).step_by(2 * TILE) {
-            // SAFETY: forwarded from the caller; `row` is inside `a` (padded to whole tiles).
-            unsafe { block(a, w, bias[col..].as_ptr(), (row, tiles, col), (out, out_stride), row_range.end) };
+            let mut row = group;
+            while row < group_end {
+                let tiles = if group_end - row > TILE { 2 } else { 1 };
+                // SAFETY: forwarded from the caller; `row` is inside `a` (padded to whole tiles).
+                unsafe { block(a, w, bias[col..].as_ptr(), (row, tiles, col), (out, out_stride), row_range.end) };
+                row += tiles * TILE;
+            }
         }
-        row += tiles * TILE;
     }
     // SAFETY: releases the tile state this thread configured above.
     unsafe { crate::amx::release() };

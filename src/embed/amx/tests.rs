@@ -30,7 +30,8 @@ fn amx_products_match_f32_products_on_every_row_and_column_block_shape() {
     let (k, n) = (64, 96);
     let w = random(k * n, 7);
     let packed = Packed::new(&w, k, n).expect("whole tiles");
-    for rows in [1, 15, 16, 17, 31, 32, 33, 50] {
+    // Up to 256 rows run column block by column block, more row block by row block.
+    for rows in [1, 15, 16, 17, 31, 32, 33, 50, 256, 257, 300] {
         let x = random(rows * k, rows as u32);
         let bias = random(n, 3);
         let mut out = vec![f32::NAN; rows * n];
