@@ -77,7 +77,7 @@ impl Packed {
     }
 }
 
-/// Elements one rayon task rounds in [`Rows::new`].
+/// Elements one rayon task converts in [`Rows::new`] and [`Rows::gelu`].
 const CONVERT_CHUNK: usize = 1 << 16;
 
 /// Input rows rounded to bf16, padded with zero rows to a whole number of tiles.
@@ -92,6 +92,19 @@ pub(crate) struct Rows {
 impl Rows {
     /// Rounds the `rows × k` row-major `x`, in parallel on the current pool.
     pub(crate) fn new(x: &[f32], rows: usize, k: usize) -> Self {
+        Self::converted(x, rows, k, round)
+    }
+
+    /// `bf16(GELU(x))` of the `rows × k` row-major `x`, in parallel on the current pool: the
+    /// FFN's activation and the rounding in one pass (the activation alone, in place, then
+    /// the rounding, read and wrote an intermediate buffer of up to ~17 MB once more).
+    pub(crate) fn gelu(x: &[f32], rows: usize, k: usize) -> Self {
+        Self::converted(x, rows, k, super::kernels::gelu_bf16_slice)
+    }
+
+    /// `convert` (which writes `d[i]` from `x[i]`) over the `rows × k` row-major `x`.
+    fn converted(x: &[f32], rows: usize, k: usize, convert: fn(&mut [MaybeUninit<u16>], &[f32])) -> Self {
+        assert_eq!(x.len(), rows * k, "bf16 rows shape");
         let mut data = super::buffers::take_bf16();
         let len = rows.next_multiple_of(TILE) * k;
         let start = aligned_start(&mut data, len);
@@ -103,7 +116,7 @@ impl Rows {
         let (values, padding) = body.split_at_mut(x.len());
         head.fill(MaybeUninit::new(0));
         padding.fill(MaybeUninit::new(0));
-        values.par_chunks_mut(CONVERT_CHUNK).zip(x.par_chunks(CONVERT_CHUNK)).for_each(|(d, x)| round(d, x));
+        values.par_chunks_mut(CONVERT_CHUNK).zip(x.par_chunks(CONVERT_CHUNK)).for_each(|(d, x)| convert(d, x));
         // SAFETY: the capacity holds start + len elements (`aligned_start`), and the three
         // writes above initialised all of them.
         unsafe { data.set_len(start + len) };

@@ -244,8 +244,7 @@ impl Bert {
             kernels::add_layer_norm(&mut tmp, Some(&x), layer.attn_norm.params(), eps, threads);
             std::mem::swap(&mut x, &mut tmp);
             layer.ffn_in.forward(&x, tokens, inter, threads);
-            kernels::gelu(inter, threads);
-            layer.ffn_out.forward(inter, tokens, &mut tmp, threads);
+            layer.ffn_out.forward_gelu(inter, tokens, &mut tmp, threads);
             kernels::add_layer_norm(&mut tmp, Some(&x), layer.ffn_norm.params(), eps, threads);
             std::mem::swap(&mut x, &mut tmp);
         }

@@ -11,6 +11,8 @@
 //! approximations (Cephes `expf`, Eigen's rational `erf`), accurate to a few
 //! ulp, so that they vectorise instead of calling libm once per element.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 #[cfg(target_arch = "x86_64")]
@@ -208,6 +210,27 @@ multiversion! {
     }
 }
 
+multiversion! {
+    /// `d[i] = bf16(GELU(x[i]))` (see [`gelu_bf16_slice`]), the portable loop.
+    fn gelu_bf16_portable(d: &mut [MaybeUninit<u16>], x: &[f32]) {
+        for (d, &v) in d.iter_mut().zip(x) {
+            d.write(crate::amx::to_bf16(0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2))));
+        }
+    }
+}
+
+/// `d[i] = bf16(GELU(x[i]))`: the FFN's activation fused with rounding the next product's
+/// input ([`gelu_bf16_portable`], or its AVX-512 copy where the CPU has AVX-512).
+pub(crate) fn gelu_bf16_slice(d: &mut [MaybeUninit<u16>], x: &[f32]) {
+    assert_eq!(d.len(), x.len(), "GELU to bf16 lengths");
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, checked just above; the lengths match.
+        return unsafe { x86::gelu_bf16(d, x) };
+    }
+    gelu_bf16_portable(d, x);
+}
+
 /// [`gelu_portable`], or its AVX-512 copy (`x86`) where the CPU has AVX-512.
 fn gelu_slice(xs: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
@@ -312,6 +335,35 @@ mod tests {
         for (x, g) in xs.iter().zip(got) {
             let want = 0.5 * f64::from(*x) * (1.0 + reference_erf(f64::from(*x) / std::f64::consts::SQRT_2));
             assert!((f64::from(g) - want).abs() < 2e-6 * want.abs().max(1.0), "gelu({x}) = {g}, want {want}");
+        }
+    }
+
+    #[test]
+    fn gelu_rounded_to_bf16_is_the_rounded_gelu_on_every_path() {
+        // Whole vectors of 16 and a remainder.
+        let xs: Vec<f32> = (0..1003).map(|i| i as f32 * 0.0123 - 6.0).collect();
+        let mut activated = xs.clone();
+        gelu_slice(&mut activated);
+
+        let mut fused = vec![MaybeUninit::new(0u16); xs.len()];
+        gelu_bf16_slice(&mut fused, &xs);
+        let mut portable = vec![MaybeUninit::new(0u16); xs.len()];
+        gelu_bf16_portable(&mut portable, &xs);
+        for (i, x) in xs.iter().enumerate() {
+            // SAFETY: every element was written above.
+            let (f, p) = unsafe { (fused[i].assume_init(), portable[i].assume_init()) };
+            // Within rounding (half a bf16 unit, 2⁻⁹ relative) of the f32 GELU, plus the f32
+            // paths' own differences where GELU is nearly zero.
+            let want = activated[i];
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx512f") {
+                // The same AVX-512 GELU, so the vector rounding must match `to_bf16` exactly.
+                assert_eq!(f, crate::amx::to_bf16(want), "fused gelu({x})");
+            }
+            for (path, got) in [("fused", f), ("portable", p)] {
+                let got = f32::from_bits(u32::from(got) << 16);
+                assert!((got - want).abs() <= want.abs() / 256.0 + 1e-6, "{path} gelu({x}) = {got}, want {want}");
+            }
         }
     }
 

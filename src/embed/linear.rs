@@ -45,11 +45,32 @@ impl Linear {
     /// thread).
     pub(crate) fn forward(&self, x: &[f32], rows: usize, out: &mut [f32], threads: usize) {
         assert_eq!(x.len(), rows * self.n_in, "linear input shape");
+        let bf16_rows = self.packed.as_ref().map(|_| super::amx::Rows::new(x, rows, self.n_in));
+        self.product(x, bf16_rows, rows, out, threads);
+    }
+
+    /// [`Linear::forward`] of `GELU(x)`, the FFN's second product. In bf16 the activation is
+    /// applied while rounding the input (`amx::Rows::gelu`) and `x` is left as it was; in f32
+    /// it is applied to `x` in place first.
+    pub(crate) fn forward_gelu(&self, x: &mut [f32], rows: usize, out: &mut [f32], threads: usize) {
+        assert_eq!(x.len(), rows * self.n_in, "linear input shape");
+        let bf16_rows = match self.packed {
+            Some(_) => Some(super::amx::Rows::gelu(x, rows, self.n_in)),
+            None => {
+                super::kernels::gelu(x, threads);
+                None
+            }
+        };
+        self.product(x, bf16_rows, rows, out, threads);
+    }
+
+    /// The products of [`Linear::forward`]: on AMX tiles from `bf16_rows` when packed, else
+    /// in f32 from `x`.
+    fn product(&self, x: &[f32], bf16_rows: Option<super::amx::Rows>, rows: usize, out: &mut [f32], threads: usize) {
         assert_eq!(out.len(), rows * self.n_out, "linear output shape");
         if rows == 0 {
             return;
         }
-        let bf16_rows = self.packed.as_ref().map(|_| super::amx::Rows::new(x, rows, self.n_in));
         let dst = SyncPtr::new(out);
         self.tasks(rows, threads).into_par_iter().for_each(|(rows, cols)| match (&self.packed, &bf16_rows) {
             // SAFETY: `packed` exists only when AMX is available (`Bert::pack_bf16`); `out`

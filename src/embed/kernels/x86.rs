@@ -4,6 +4,7 @@
 //! error ~1e-7 against ~6e-8 for the division, far inside what the fixture test allows).
 
 use std::arch::x86_64::*;
+use std::mem::MaybeUninit;
 
 /// Lanes of a vector.
 const LANES: usize = 16;
@@ -23,6 +24,30 @@ pub(super) unsafe fn gelu(xs: &mut [f32]) {
         }
     }
     super::gelu_portable(chunks.into_remainder());
+}
+
+/// `d[i] = bf16(GELU(x[i]))`, as `super::gelu_bf16_slice`: the FFN's activation and the
+/// rounding of the next product's input in one pass over the values.
+///
+/// # Safety
+/// The CPU must have AVX-512F; `d` is as long as `x`.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn gelu_bf16(d: &mut [MaybeUninit<u16>], x: &[f32]) {
+    let mut chunks = d.chunks_exact_mut(LANES).zip(x.chunks_exact(LANES));
+    for (d, x) in &mut chunks {
+        // SAFETY: both chunks hold 16 values.
+        unsafe {
+            let bits = _mm512_castps_si512(gelu16(_mm512_loadu_ps(x.as_ptr())));
+            // Round to nearest even, as `crate::amx::to_bf16`: add 0x7fff plus the lowest kept
+            // bit, keep the high half.
+            let odd = _mm512_and_si512(_mm512_srli_epi32::<16>(bits), _mm512_set1_epi32(1));
+            let rounded = _mm512_add_epi32(bits, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff)));
+            let halves = _mm512_cvtepi32_epi16(_mm512_srli_epi32::<16>(rounded));
+            _mm256_storeu_si256(d.as_mut_ptr().cast(), halves);
+        }
+    }
+    let done = x.len() - x.len() % LANES;
+    super::gelu_bf16_portable(&mut d[done..], &x[done..]);
 }
 
 /// `0.5 · x · (1 + erf(x / √2))` with `super::erf`'s rational approximation.
