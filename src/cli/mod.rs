@@ -105,6 +105,12 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the tokio runtime starts")
 }
 
+/// A multi-threaded runtime of `workers` worker threads, for the server.
+fn runtime_with(workers: usize) -> tokio::runtime::Runtime {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(workers.max(1)).enable_all().build().expect("the tokio runtime starts")
+}
+
 /// Logging for commands other than `serve`: to stderr so stdout stays clean.
 fn cli_telemetry(settings: &Settings) -> Option<TelemetryGuard> {
     telemetry::init(settings, Console::Stderr).ok()

@@ -11,7 +11,7 @@ pub fn run(settings: Settings) -> ExitCode {
         Ok(guard) => guard,
         Err(err) => return super::fail(&err),
     };
-    super::runtime().block_on(async move {
+    super::runtime_with(settings.server_workers()).block_on(async move {
         match Application::build(settings).await {
             Ok(app) => {
                 app.run_until_stopped().await;

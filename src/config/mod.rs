@@ -190,6 +190,8 @@ pub struct ServerSettings {
     pub header_read_timeout_secs: u64,
     pub shutdown_timeout_secs: u64,
     pub body_limit_bytes: usize,
+    /// Threads of the request runtime; 0 chooses ([`Settings::server_workers`]).
+    pub workers: usize,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -266,6 +268,7 @@ impl Default for ServerSettings {
             header_read_timeout_secs: 10,
             shutdown_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
+            workers: 0,
         }
     }
 }
@@ -293,6 +296,22 @@ impl Default for DatabaseSettings {
 impl Settings {
     pub fn is_production(&self) -> bool {
         self.env == Environment::Production
+    }
+
+    /// Worker threads of the server's runtime: `server.workers`, or when that is 0, one per
+    /// core, less one when the local embedder serves the questions. Its question thread keeps
+    /// a core busy under load, and a worker sharing that core only time-slices with it: on 2
+    /// cores, one worker served 16 concurrent cold searches at p50 9.1–10.1 ms against
+    /// 11.3–12.2 ms with two (1,606–1,826 against 1,298–1,417 searches/s, interleaved runs).
+    pub fn server_workers(&self) -> usize {
+        if self.server.workers > 0 {
+            return self.server.workers;
+        }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        match self.embed.provider {
+            EmbedProvider::Local => cores.saturating_sub(1).max(1),
+            _ => cores,
+        }
     }
 
     pub fn log_format(&self) -> LogFormat {

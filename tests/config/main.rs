@@ -38,6 +38,19 @@ fn environment_overrides_the_file_which_overrides_defaults() {
 }
 
 #[test]
+fn the_server_leaves_the_local_embedders_question_thread_a_core_unless_told_otherwise() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let local = load_env(&[]).unwrap();
+    let remote = load_env(&[("DOCENT_EMBEDDER", "openai"), ("OPENAI_API_KEY", "sk-test")]).unwrap();
+    let told = load_env(&[("DOCENT_SERVER__WORKERS", "3")]).unwrap();
+    assert_eq!(local.server_workers(), (cores - 1).max(1));
+    assert_eq!(remote.server_workers(), cores);
+    assert_eq!(told.server_workers(), 3);
+    let err = load_env(&[("DOCENT_SERVER__WORKERS", "-1")]).unwrap_err();
+    assert_eq!(err.to_string(), "DOCENT_SERVER__WORKERS: expected an integer 0-1024, got \"-1\"");
+}
+
+#[test]
 fn the_config_file_can_come_from_docent_config() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("other.toml");

@@ -56,6 +56,13 @@ pub const VARS: &[Var] = &[
         "Largest request body accepted (413 beyond).",
     ),
     var(
+        "server.workers",
+        "DOCENT_SERVER__WORKERS",
+        Kind::Int { min: 0, max: 1024 },
+        "0",
+        "Threads serving requests; 0: one per core, less one for the local embedder's question thread.",
+    ),
+    var(
         "security.cors_origins",
         "CORS_ORIGINS",
         Kind::List,
