@@ -7,8 +7,9 @@
 //! second durable store whose commits would have to be kept in step with `index.db`.
 //! Postings in memory, rebuilt from `index.db` at open and changed under the same write
 //! guard as the dense matrix, keep the one-store crash-safety story and score a query in
-//! well under a millisecond: each term's postings are sorted by rowid, so a query is a
-//! k-way merge of a few sorted lists into a bounded heap.
+//! well under a millisecond: each term's postings are sorted by rowid, so a query walks a
+//! few sorted lists together into a bounded heap, skipping most postings of its common words
+//! once the heap is full (MaxScore, `maxscore`).
 //!
 //! Scoring is Okapi BM25 exactly as FTS5's `bm25()` computes it (k1 = 1.2, b = 0.75;
 //! the heading column's term frequency counts `HEADING_WEIGHT` times; the length of a row is
@@ -21,7 +22,7 @@
 //! (32k chunks, 2.4M postings) take about 20 MB plus the vocabulary.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
@@ -33,6 +34,8 @@ const K1: f32 = 1.2;
 const B: f32 = 0.75;
 /// Upper bound on query terms (longer inputs are truncated).
 const MAX_TERMS: usize = 64;
+
+mod maxscore;
 
 /// One row in one term's postings list.
 #[derive(Debug, Clone, Copy)]
@@ -134,11 +137,39 @@ pub fn query_terms(text: &str) -> Vec<String> {
     terms
 }
 
+/// The highest term frequency and the shortest row of one postings list: a term's BM25 share
+/// grows with the first and shrinks with the second, so together they bound it.
+#[derive(Debug, Clone, Copy)]
+struct Peak {
+    freq: f32,
+    len: u16,
+}
+
+impl Default for Peak {
+    fn default() -> Self {
+        Self { freq: 0.0, len: u16::MAX }
+    }
+}
+
+impl Peak {
+    fn include(&mut self, p: &Posting) {
+        self.freq = self.freq.max(frequency(p));
+        self.len = self.len.min(p.len);
+    }
+}
+
+/// A posting's term frequency, the heading's occurrences weighted by [`HEADING_WEIGHT`].
+fn frequency(p: &Posting) -> f32 {
+    f32::from(p.tf_text) + HEADING_WEIGHT * f32::from(p.tf_heading)
+}
+
 /// Postings for every term, with the collection statistics BM25 needs.
 #[derive(Debug, Default)]
 pub struct Lexical {
     vocabulary: HashMap<Box<str>, u32>,
     postings: Vec<Vec<Posting>>,
+    /// Per postings list, what bounds its BM25 share (`maxscore`).
+    peaks: Vec<Peak>,
     /// Each document's distinct term ids and total row length, so it can be removed exactly.
     documents: HashMap<String, (Vec<u32>, u64)>,
     rows: u64,
@@ -158,10 +189,12 @@ impl Lexical {
                     let id = u32::try_from(self.postings.len()).unwrap_or(u32::MAX);
                     self.vocabulary.insert(term.into_boxed_str(), id);
                     self.postings.push(Vec::new());
+                    self.peaks.push(Peak::default());
                     id
                 }
             };
             let posting = Posting { pk, len: row.len, tf_text, tf_heading };
+            self.peaks[id as usize].include(&posting);
             let list = &mut self.postings[id as usize];
             match list.last() {
                 Some(last) if last.pk >= pk => {
@@ -196,6 +229,9 @@ impl Lexical {
             let list = &mut self.postings[id as usize];
             list.retain(|p| pks.binary_search(&p.pk).is_err());
             list.shrink_to(list.len() * 5 / 4);
+            let mut peak = Peak::default();
+            list.iter().for_each(|p| peak.include(p));
+            self.peaks[id as usize] = peak;
         }
         self.rows = self.rows.saturating_sub(pks.len() as u64);
         self.total_len = self.total_len.saturating_sub(len);
@@ -208,33 +244,18 @@ impl Lexical {
             return Vec::new();
         }
         let avg_len = self.total_len as f32 / self.rows as f32;
-        let lists: Vec<(&[Posting], f32)> = terms
+        let terms: Vec<maxscore::Term> = terms
             .iter()
             .filter_map(|t| self.vocabulary.get(t.as_str()))
-            .map(|&id| self.postings[id as usize].as_slice())
-            .filter(|list| !list.is_empty())
-            .map(|list| (list, self.idf(list.len())))
+            .map(|&id| (self.postings[id as usize].as_slice(), self.peaks[id as usize]))
+            .filter(|(list, _)| !list.is_empty())
+            .map(|(postings, peak)| {
+                let idf = self.idf(postings.len());
+                let bound = maxscore::weight(idf, peak.freq, f32::from(peak.len), avg_len);
+                maxscore::Term { postings, idf, bound }
+            })
             .collect();
-        let mut heap = BinaryHeap::with_capacity(n);
-        merge(
-            &lists,
-            |pk, score| {
-                if !allow(pk) {
-                    return;
-                }
-                let ranked = Ranked { pk, score };
-                if heap.len() < n {
-                    heap.push(ranked);
-                } else if let Some(mut worst) = heap.peek_mut()
-                    && ranked < *worst
-                {
-                    // Better than the worst kept: replace it in place (one sift, no push/pop).
-                    *worst = ranked;
-                }
-            },
-            avg_len,
-        );
-        let mut ranked = heap.into_vec();
+        let mut ranked = maxscore::top(&terms, n, avg_len, allow).into_vec();
         ranked.sort_unstable();
         ranked.into_iter().map(|r| (r.pk, r.score)).collect()
     }
@@ -250,25 +271,6 @@ impl Lexical {
         let postings: usize = self.postings.iter().map(|l| l.capacity() * size_of::<Posting>()).sum();
         let vocabulary: usize = self.vocabulary.keys().map(|k| k.len() + 24).sum();
         postings + vocabulary + self.documents.values().map(|(v, _)| v.capacity() * 4).sum::<usize>()
-    }
-}
-
-/// Walks the sorted lists together, calling `emit(pk, bm25)` once per matching row.
-fn merge(lists: &[(&[Posting], f32)], mut emit: impl FnMut(u32, f32), avg_len: f32) {
-    let mut cursors = vec![0usize; lists.len()];
-    loop {
-        let next = lists.iter().zip(&cursors).filter_map(|((list, _), &c)| list.get(c).map(|p| p.pk)).min();
-        let Some(pk) = next else { return };
-        let mut score = 0.0;
-        for ((list, idf), cursor) in lists.iter().zip(cursors.iter_mut()) {
-            if let Some(p) = list.get(*cursor).filter(|p| p.pk == pk) {
-                let freq = f32::from(p.tf_text) + HEADING_WEIGHT * f32::from(p.tf_heading);
-                let norm = K1 * (1.0 - B + B * f32::from(p.len) / avg_len);
-                score += idf * freq * (K1 + 1.0) / (freq + norm);
-                *cursor += 1;
-            }
-        }
-        emit(pk, score);
     }
 }
 
