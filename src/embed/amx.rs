@@ -30,8 +30,10 @@ const TILE: usize = 16;
 /// Shared-dimension elements (bf16) one tile step consumes.
 const STEP: usize = 32;
 /// Up to this many rows, [`gemm`] runs column block by column block over all of them: a pass
-/// of 8 questions (~110 rows) 4.4–4.5 → 4.0–4.1 ms, 16 questions ~2% faster. Ingestion
-/// batches keep the row-block order; column blocks over their 128-row groups were ~12% slower.
+/// of 8 questions (~110 rows, which `Linear` hands over as two rectangles of 64 and 47 rows)
+/// 4.4–4.5 → 4.0–4.1 ms, 16 questions ~2% faster; one rectangle of all the rows measured no
+/// better. Ingestion batches keep the row-block order; column blocks over their 128-row
+/// groups were ~12% slower.
 const FEW_ROWS: usize = 256;
 /// bf16 elements of one packed weight tile (16 row pairs × 16 columns × 2).
 const TILE_ELEMS: usize = TILE * STEP;

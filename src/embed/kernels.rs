@@ -190,6 +190,12 @@ const ERF_P: [f32; 7] =
 /// Denominator coefficients of [`erf`] in x², highest power first.
 const ERF_Q: [f32; 5] = [-1.456_607_2e-5, -2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2];
 
+/// `0.5 · x · (1 + erf(x / √2))`, exact (erf-based) GELU of one value.
+#[inline(always)]
+fn gelu_one(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
 /// `erf(x)`, Eigen's rational approximation (max error ≈ 1e-7 on [-4, 4]).
 #[inline(always)]
 fn erf(x: f32) -> f32 {
@@ -204,8 +210,7 @@ multiversion! {
     /// Exact (erf-based) GELU, in place, as BERT's `hidden_act = "gelu"`.
     fn gelu_portable(xs: &mut [f32]) {
         for x in xs.iter_mut() {
-            let v = *x;
-            *x = 0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2));
+            *x = gelu_one(*x);
         }
     }
 }
@@ -214,7 +219,7 @@ multiversion! {
     /// `d[i] = bf16(GELU(x[i]))` (see [`gelu_bf16_slice`]), the portable loop.
     fn gelu_bf16_portable(d: &mut [MaybeUninit<u16>], x: &[f32]) {
         for (d, &v) in d.iter_mut().zip(x) {
-            d.write(crate::amx::to_bf16(0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2))));
+            d.write(crate::amx::to_bf16(gelu_one(v)));
         }
     }
 }

@@ -8,8 +8,9 @@
 //! Postings in memory, rebuilt from `index.db` at open and changed under the same write
 //! guard as the dense matrix, keep the one-store crash-safety story and score a query in
 //! well under a millisecond: each term's postings are sorted by rowid, so a query walks a
-//! few sorted lists together into a bounded heap, skipping most postings of its common words
-//! once the heap is full (MaxScore, `maxscore`).
+//! few sorted lists together into a bounded collector (`scan::TopN`, shared with the dense
+//! scan), skipping most postings of its common words
+//! once it is full (MaxScore, `maxscore`).
 //!
 //! Scoring is Okapi BM25 exactly as FTS5's `bm25()` computes it (k1 = 1.2, b = 0.75;
 //! the heading column's term frequency counts `HEADING_WEIGHT` times; the length of a row is
@@ -21,7 +22,6 @@
 //! Memory: 8 bytes a posting (rowid, row length, both term frequencies); the Python docs
 //! (32k chunks, 2.4M postings) take about 20 MB plus the vocabulary.
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -255,9 +255,8 @@ impl Lexical {
                 maxscore::Term { postings, idf, bound }
             })
             .collect();
-        let mut ranked = maxscore::top(&terms, n, avg_len, allow).into_vec();
-        ranked.sort_unstable();
-        ranked.into_iter().map(|r| (r.pk, r.score)).collect()
+        // The collector's rows are the rowids `top` gave it, so they fit a u32.
+        maxscore::top(&terms, n, avg_len, allow).into_sorted().into_iter().map(|s| (s.row as u32, s.score)).collect()
     }
 
     fn idf(&self, df: usize) -> f32 {
@@ -273,33 +272,6 @@ impl Lexical {
         postings + vocabulary + self.documents.values().map(|(v, _)| v.capacity() * 4).sum::<usize>()
     }
 }
-
-/// Heap entry ordered so that the *worst* row is on top (and sorts last).
-#[derive(Debug, Clone, Copy)]
-struct Ranked {
-    pk: u32,
-    score: f32,
-}
-
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.score.total_cmp(&self.score).then(self.pk.cmp(&other.pk))
-    }
-}
-
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Ranked {}
 
 #[cfg(test)]
 mod tests {

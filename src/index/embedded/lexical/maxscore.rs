@@ -15,9 +15,8 @@
 //! order, as the merge summed it, and bounds are compared with a relative margin
 //! ([`MARGIN`]) so float rounding can never prune a row that would have entered.
 
-use std::collections::BinaryHeap;
-
-use super::{B, K1, Posting, Ranked};
+use super::super::scan::TopN;
+use super::{B, K1, Posting};
 
 /// Relative slack on every pruning comparison: bounds and partial sums are rounded floats.
 const MARGIN: f32 = 1e-4;
@@ -37,9 +36,9 @@ pub(super) fn weight(idf: f32, freq: f32, len: f32, avg_len: f32) -> f32 {
     idf * freq * (K1 + 1.0) / (freq + norm)
 }
 
-/// The best `n` rows that `allow` accepts, worst on top of the heap.
-pub(super) fn top(terms: &[Term<'_>], n: usize, avg_len: f32, allow: &dyn Fn(u32) -> bool) -> BinaryHeap<Ranked> {
-    let mut heap = BinaryHeap::with_capacity(n + 1);
+/// The best `n` rows that `allow` accepts (rowids as the collector's rows).
+pub(super) fn top(terms: &[Term<'_>], n: usize, avg_len: f32, allow: &dyn Fn(u32) -> bool) -> TopN {
+    let mut top = TopN::new(n);
     // Terms by bound, weakest first; `below[j]` is the sum of the bounds of order[..j].
     let mut order: Vec<usize> = (0..terms.len()).collect();
     order.sort_by(|&a, &b| terms[a].bound.total_cmp(&terms[b].bound));
@@ -70,19 +69,19 @@ pub(super) fn top(terms: &[Term<'_>], n: usize, avg_len: f32, allow: &dyn Fn(u32
         if !allow(pk) {
             continue;
         }
-        let bar = threshold(&heap, n);
+        let bar = top.threshold();
         if !probe(terms, (&order[..essential], &below), (&mut cursors, &mut shares), (pk, partial, bar), avg_len) {
             continue;
         }
         // Summed in the terms' order, as a merge of all the lists sums it.
         let score = shares.iter().fold(0.0, |sum, &s| sum + s);
-        offer(&mut heap, n, Ranked { pk, score });
-        let bar = threshold(&heap, n);
+        top.push(score, pk as usize);
+        let bar = top.threshold();
         while essential < terms.len() && below[essential + 1] * (1.0 + MARGIN) < bar {
             essential += 1;
         }
     }
-    heap
+    top
 }
 
 /// One term's share for posting `p`.
@@ -125,26 +124,6 @@ fn gallop(postings: &[Posting], pk: u32) -> usize {
     }
     let high = (low + step + 1).min(postings.len());
     low + postings[low..high].partition_point(|p| p.pk < pk)
-}
-
-/// The score a row must beat once `n` rows are kept; -∞ before.
-fn threshold(heap: &BinaryHeap<Ranked>, n: usize) -> f32 {
-    match heap.peek() {
-        Some(worst) if heap.len() >= n => worst.score,
-        _ => f32::NEG_INFINITY,
-    }
-}
-
-/// Keeps `ranked` if it is among the best `n` so far.
-fn offer(heap: &mut BinaryHeap<Ranked>, n: usize, ranked: Ranked) {
-    if heap.len() < n {
-        heap.push(ranked);
-    } else if let Some(mut worst) = heap.peek_mut()
-        && ranked < *worst
-    {
-        // Better than the worst kept: replace it in place (one sift, no push/pop).
-        *worst = ranked;
-    }
 }
 
 #[cfg(test)]
