@@ -3,8 +3,8 @@
 //! scored.
 //!
 //! Each term has an upper bound on what it can add to a row's score (its idf at the list's
-//! highest frequency and shortest row). Once `n` rows are kept, the worst kept score is a
-//! threshold: the weakest terms whose bounds together stay below it are *non-essential*, since
+//! highest frequency and shortest row). Once the collector (`scan::TopN`) has a floor, that
+//! score is a threshold (never above the true `n`-th best): the weakest terms whose bounds together stay below it are *non-essential*, since
 //! a row matching only those cannot enter. Candidates then come from the essential lists
 //! alone; the non-essential lists are only probed (a galloping search forward) for those
 //! candidates, strongest first, and a candidate is dropped as soon as its score so far plus
