@@ -6,8 +6,8 @@
 //!
 //! Why it exists: the dense layers run at ~1 TFLOP/s in a pass of questions, a third of what
 //! the products alone reach, and the cause is not visible from Rust. Measured here (2-core
-//! Sapphire Rapids VM): a product 5.3 ns, a load 2.5 ns, the step from L1 5.3 ns a product
-//! (3.1 TFLOP/s), but the step streaming 21 MB of weight tiles 18–31 ns a product, about the
+//! Sapphire Rapids VM): a product 5.3 ns, a load 2.5 ns, the step from L1 6.9 ns a product
+//! (2.4 TFLOP/s, see below), but the step streaming 21 MB of weight tiles 18–31 ns a product, about the
 //! rate at which one core reads that much from L3 (~23 GB/s). A pass of questions reads every
 //! weight once per 32 rows, so the first block of rows of every layer pays the stream and the
 //! rest find the weights in L2; software prefetching, other loop orders and huge pages did not
@@ -15,12 +15,20 @@
 //! 64-byte aligned loads 5–6 times slower (each row then spans two cache lines), which is why
 //! the embedder places its weight tiles and input rows on cache-line boundaries.
 //!
+//! The operands are bf16 values with scattered mantissas, as a model's are. On zeros (the
+//! probe's first version) the step from L1 ran at 5.5 ns a product (3.0 TFLOP/s); on such
+//! values it takes 6.9 ns (2.4 TFLOP/s), the honest ceiling. The embedder's own loop over a
+//! layer whose operands all sit in L1 reaches 1.3–1.5 TFLOP/s, and 1.0–1.2 in a pass of 16
+//! questions (224 rows); issuing each step's loads between the previous step's products
+//! instead of before them took the in-L1 loop ~10% closer on some shapes and a pass of
+//! questions none, so the kernels keep the plain order.
+//!
 //! Each figure is the median of several timed loops.
 
 use std::arch::asm;
 use std::time::Instant;
 
-use super::{LINE, ZERO_LINE};
+use super::{LINE, Line, ZERO_LINE};
 
 /// Nanoseconds per instruction (or per product, for the step) on this CPU.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,10 +81,11 @@ pub fn measure(weight_bytes: usize) -> Option<TileCosts> {
     if !super::available() {
         return None;
     }
-    // Whole cache lines, as the kernels' operands are (`super::Line`).
-    let mut buffer = vec![ZERO_LINE; 4096 / LINE];
+    // Whole cache lines, as the kernels' operands are (`super::Line`), of bf16 values like a
+    // model's: the products run slower on them than on zeros.
+    let mut buffer = operands(4096);
     let a = buffer.as_mut_ptr().cast::<u8>();
-    let mut weights = vec![ZERO_LINE; weight_bytes.next_multiple_of(WEIGHT_STEP) / LINE];
+    let mut weights = operands(weight_bytes.next_multiple_of(WEIGHT_STEP));
     let pairs = weights.len() * LINE / WEIGHT_STEP;
     let b = weights.as_mut_ptr().cast::<u8>();
     // SAFETY: AMX is available; `configure` loads the crate's tile configuration on this
@@ -85,6 +94,8 @@ pub fn measure(weight_bytes: usize) -> Option<TileCosts> {
     // `buffer`, which nothing reads meanwhile. The products only touch tiles.
     unsafe {
         super::configure();
+        // The products' operands and accumulators, loaded once from the bf16 values.
+        loads(a, 1);
         let product = median(|| products(ITERATIONS)) / (4 * ITERATIONS) as f64;
         let load = median(|| loads(a, ITERATIONS)) / (4 * ITERATIONS) as f64;
         let store = median(|| stores(a, ITERATIONS)) / ITERATIONS as f64;
@@ -99,6 +110,21 @@ pub fn measure(weight_bytes: usize) -> Option<TileCosts> {
             streamed_product_ns: streamed,
         })
     }
+}
+
+/// `bytes` of bf16 values in [-1, -0.5] ∪ [0.5, 1] with scattered mantissas (a fixed
+/// linear congruential sequence), in whole lines.
+fn operands(bytes: usize) -> Vec<Line> {
+    let mut lines = vec![ZERO_LINE; bytes / LINE];
+    let mut state = 0x2545_f491_u32;
+    for pair in super::bytes_mut(&mut lines).chunks_exact_mut(2) {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        // Sign, exponent 126 (0.5 ≤ |x| < 1), seven random mantissa bits.
+        let bits = ((state >> 31) << 15) as u16 | (126 << 7) | ((state >> 16) & 0x7f) as u16;
+        let [low, high] = bits.to_le_bytes();
+        (pair[0], pair[1]) = (low as i8, high as i8);
+    }
+    lines
 }
 
 /// Median wall time of `run`, in nanoseconds, over [`RUNS`] runs after a warm-up.
