@@ -2,14 +2,13 @@
 //! `anthropic-version: 2023-06-01`; streamed as named SSE events (`message_start`,
 //! `content_block_delta`, `message_delta`, `message_stop`, `ping`, `error`).
 
-use super::http::{join, read_json, send};
+use super::http::{chat_json, chat_sse, join, send};
 use super::sse::{self, Decoder, SseEvent};
 use super::{
     ChatModel, ChatRequest, ChatResponse, ChatStream, LlmError, ProviderEndpoint, ProviderHealth, StreamEvent, Usage,
 };
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use tracing::Instrument;
 
 const NAME: &str = "anthropic";
 /// The API version header value.
@@ -81,19 +80,12 @@ impl ChatModel for AnthropicChat {
 
     async fn chat(&self, req: ChatRequest) -> Result<ChatResponse, LlmError> {
         let span = tracing::info_span!("llm.anthropic.chat", model = %self.endpoint.model, stream = false);
-        async {
-            let resp = self.post(&self.body(&req, false)).await?;
-            let value: Value = read_json(NAME, resp).await?;
-            parse_response(&value)
-        }
-        .instrument(span)
-        .await
+        chat_json(span, NAME, self.post(&self.body(&req, false)), parse_response).await
     }
 
     async fn chat_stream(&self, req: ChatRequest) -> Result<ChatStream, LlmError> {
         let span = tracing::info_span!("llm.anthropic.chat", model = %self.endpoint.model, stream = true);
-        let resp = self.post(&self.body(&req, true)).instrument(span).await?;
-        Ok(sse::drive(NAME, resp, AnthropicDecoder::default()))
+        chat_sse(span, NAME, self.post(&self.body(&req, true)), AnthropicDecoder::default()).await
     }
 }
 

@@ -2,14 +2,13 @@
 //! citations; streamed as SSE `message-start`, `content-delta`, `citation-start`,
 //! `message-end`, …) and reranking (`POST /v2/rerank`).
 
-use super::http::{bearer, join, read_json, send};
+use super::http::{bearer, chat_json, chat_sse, join, read_json, send};
 use super::sse::{self, Decoder, SseEvent};
 use super::{
     ChatModel, ChatRequest, ChatResponse, ChatStream, Citation, LlmError, ProviderEndpoint, ProviderHealth,
     StreamEvent, Usage,
 };
 use serde_json::{Value, json};
-use tracing::Instrument;
 
 const NAME: &str = "cohere";
 
@@ -75,19 +74,12 @@ impl ChatModel for CohereChat {
 
     async fn chat(&self, req: ChatRequest) -> Result<ChatResponse, LlmError> {
         let span = tracing::info_span!("llm.cohere.chat", model = %self.endpoint.model, stream = false);
-        async {
-            let resp = self.post(&self.body(&req, false)).await?;
-            let value: Value = read_json(NAME, resp).await?;
-            parse_response(&value)
-        }
-        .instrument(span)
-        .await
+        chat_json(span, NAME, self.post(&self.body(&req, false)), parse_response).await
     }
 
     async fn chat_stream(&self, req: ChatRequest) -> Result<ChatStream, LlmError> {
         let span = tracing::info_span!("llm.cohere.chat", model = %self.endpoint.model, stream = true);
-        let resp = self.post(&self.body(&req, true)).instrument(span).await?;
-        Ok(sse::drive(NAME, resp, CohereDecoder::default()))
+        chat_sse(span, NAME, self.post(&self.body(&req, true)), CohereDecoder::default()).await
     }
 }
 

@@ -1,10 +1,14 @@
 //! Shared HTTP plumbing for the providers: client construction, sending, status → error
-//! mapping (`Retry-After` as seconds or HTTP date) and JSON decoding.
+//! mapping (`Retry-After` as seconds or HTTP date), JSON decoding, and the two shapes of a
+//! chat call ([`chat_json`], [`chat_sse`]) that every provider shares.
 
-use super::LlmError;
 use super::error::TimeoutPhase;
+use super::sse::{self, Decoder};
+use super::{ChatResponse, ChatStream, LlmError};
 use secrecy::{ExposeSecret, SecretString};
+use std::future::Future;
 use std::time::{Duration, SystemTime};
+use tracing::Instrument;
 
 /// Longest upstream error body quoted in an error message.
 const MAX_ERROR_CHARS: usize = 300;
@@ -110,4 +114,32 @@ pub fn error_message(body: &str) -> String {
 pub async fn read_json<T: serde::de::DeserializeOwned>(provider: &str, resp: reqwest::Response) -> Result<T, LlmError> {
     let bytes = resp.bytes().await.map_err(|e| transport_error(provider, &e))?;
     serde_json::from_slice(&bytes).map_err(|e| LlmError::malformed(provider, e.to_string()))
+}
+
+/// A non-streamed chat inside `span`: sends the request (`post`), reads the whole JSON body
+/// and turns it into the answer with the provider's `parse`.
+pub async fn chat_json(
+    span: tracing::Span,
+    provider: &str,
+    post: impl Future<Output = Result<reqwest::Response, LlmError>>,
+    parse: impl FnOnce(&serde_json::Value) -> Result<ChatResponse, LlmError>,
+) -> Result<ChatResponse, LlmError> {
+    async {
+        let value: serde_json::Value = read_json(provider, post.await?).await?;
+        parse(&value)
+    }
+    .instrument(span)
+    .await
+}
+
+/// A streamed chat: sends the request (`post`) inside `span`, then reads its SSE events with
+/// the provider's `decoder`.
+pub async fn chat_sse<D: Decoder>(
+    span: tracing::Span,
+    provider: &str,
+    post: impl Future<Output = Result<reqwest::Response, LlmError>>,
+    decoder: D,
+) -> Result<ChatStream, LlmError> {
+    let resp = post.instrument(span).await?;
+    Ok(sse::drive(provider, resp, decoder))
 }

@@ -3,13 +3,12 @@
 //! OpenAI, OpenRouter, Ollama, vLLM and llama.cpp through the base URL; a base URL that
 //! already ends in `/v1` (`http://localhost:11434/v1`) is not doubled.
 
-use super::http::{bearer, read_json, send};
+use super::http::{bearer, chat_json, chat_sse, send};
 use super::sse::{self, Decoder, SseEvent};
 use super::{
     ChatModel, ChatRequest, ChatResponse, ChatStream, LlmError, ProviderEndpoint, ProviderHealth, StreamEvent, Usage,
 };
 use serde_json::{Value, json};
-use tracing::Instrument;
 
 const NAME: &str = "openai";
 const DEFAULT_BASE: &str = "https://api.openai.com";
@@ -76,19 +75,12 @@ impl ChatModel for OpenAiChat {
 
     async fn chat(&self, req: ChatRequest) -> Result<ChatResponse, LlmError> {
         let span = tracing::info_span!("llm.openai.chat", model = %self.endpoint.model, stream = false);
-        async {
-            let resp = self.post(&self.body(&req, false)).await?;
-            let value: Value = read_json(NAME, resp).await?;
-            parse_response(&value)
-        }
-        .instrument(span)
-        .await
+        chat_json(span, NAME, self.post(&self.body(&req, false)), parse_response).await
     }
 
     async fn chat_stream(&self, req: ChatRequest) -> Result<ChatStream, LlmError> {
         let span = tracing::info_span!("llm.openai.chat", model = %self.endpoint.model, stream = true);
-        let resp = self.post(&self.body(&req, true)).instrument(span).await?;
-        Ok(sse::drive(NAME, resp, OpenAiDecoder::default()))
+        chat_sse(span, NAME, self.post(&self.body(&req, true)), OpenAiDecoder::default()).await
     }
 }
 
