@@ -72,10 +72,7 @@ impl ChatModel for AnthropicChat {
         &self.endpoint.model
     }
     fn probe(&self) -> ProviderHealth {
-        match self.endpoint.api_key {
-            Some(_) => ProviderHealth::Active,
-            None => ProviderHealth::Unconfigured,
-        }
+        self.endpoint.keyed_health()
     }
 
     async fn chat(&self, req: ChatRequest) -> Result<ChatResponse, LlmError> {

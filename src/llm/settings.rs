@@ -57,6 +57,14 @@ impl ProviderEndpoint {
     fn new(base_url: &str, model: &str) -> Self {
         Self { api_key: None, base_url: base_url.to_owned(), model: model.to_owned() }
     }
+
+    /// The health of a provider that needs a key: active with one, unconfigured without.
+    pub fn keyed_health(&self) -> super::ProviderHealth {
+        match self.api_key {
+            Some(_) => super::ProviderHealth::Active,
+            None => super::ProviderHealth::Unconfigured,
+        }
+    }
 }
 
 /// Deadlines applied by the resilience layer.
