@@ -175,6 +175,26 @@ pub struct LoadedDocument {
     pub sections: Vec<Section>,
 }
 
+impl LoadedDocument {
+    /// A document whose id, route, chapter and position all come from its file (plain text,
+    /// PDF): no front matter to say otherwise.
+    fn from_file(file: &DiscoveredFile, format: Format, title: String, sections: Vec<Section>) -> Self {
+        let name = file.rel_path.rsplit('/').next().unwrap_or(&file.rel_path);
+        let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+        Self {
+            id: file.rel_path.clone(),
+            source_path: file.path.clone(),
+            format,
+            title,
+            sidebar_label: None,
+            route: route::file_route(&file.rel_path),
+            chapter: file.chapter.clone(),
+            sidebar_position: route::strip_number_prefix(stem).1,
+            sections,
+        }
+    }
+}
+
 /// Why a file was not loaded. Every message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

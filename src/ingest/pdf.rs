@@ -10,7 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::builder::SectionBuilder;
 use super::text::paragraph_blocks;
-use super::{DiscoveredFile, Format, IngestError, LoadedDocument, humanize, route};
+use super::{DiscoveredFile, Format, IngestError, LoadedDocument, humanize};
 
 /// Extracts the text of every page (index 0 = page 1).
 pub fn extract_pages(path: &std::path::Path, bytes: &[u8]) -> Result<Vec<String>, IngestError> {
@@ -43,18 +43,7 @@ pub(crate) fn load(file: &DiscoveredFile, bytes: &[u8]) -> Result<LoadedDocument
             builder.block(block);
         }
     }
-    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
-    Ok(LoadedDocument {
-        id: file.rel_path.clone(),
-        source_path: file.path.clone(),
-        format: Format::Pdf,
-        title,
-        sidebar_label: None,
-        route: route::file_route(&file.rel_path),
-        chapter: file.chapter.clone(),
-        sidebar_position: route::strip_number_prefix(stem).1,
-        sections: builder.finish(),
-    })
+    Ok(LoadedDocument::from_file(file, Format::Pdf, title, builder.finish()))
 }
 
 #[cfg(test)]

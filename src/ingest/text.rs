@@ -2,7 +2,7 @@
 //! paragraph (blank-line separated), offsets exact into the file.
 
 use super::builder::SectionBuilder;
-use super::{Block, BlockKind, DiscoveredFile, Format, LoadedDocument, humanize, route};
+use super::{Block, BlockKind, DiscoveredFile, Format, LoadedDocument, humanize};
 
 /// Splits `text` into paragraph blocks at blank lines; offsets are byte
 /// offsets into `text` and every block is verbatim.
@@ -42,18 +42,7 @@ pub(crate) fn load(file: &DiscoveredFile, text: &str) -> LoadedDocument {
     for block in paragraph_blocks(text) {
         builder.block(block);
     }
-    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
-    LoadedDocument {
-        id: file.rel_path.clone(),
-        source_path: file.path.clone(),
-        format: Format::Text,
-        title,
-        sidebar_label: None,
-        route: route::file_route(&file.rel_path),
-        chapter: file.chapter.clone(),
-        sidebar_position: route::strip_number_prefix(stem).1,
-        sections: builder.finish(),
-    }
+    LoadedDocument::from_file(file, Format::Text, title, builder.finish())
 }
 
 #[cfg(test)]
