@@ -27,12 +27,7 @@ impl CohereChat {
 
     /// The JSON body sent upstream for `req` (pinned by the prompt snapshot tests).
     pub fn body(&self, req: &ChatRequest, stream: bool) -> Value {
-        let mut messages = Vec::new();
-        if !req.system.is_empty() {
-            messages.push(json!({"role": "system", "content": req.system}));
-        }
-        messages.extend(req.messages.iter().map(|m| json!({"role": m.role, "content": m.content})));
-        let mut body = json!({"model": self.endpoint.model, "messages": messages, "stream": stream});
+        let mut body = json!({"model": self.endpoint.model, "messages": req.role_messages(), "stream": stream});
         if !req.documents.is_empty() {
             let docs: Vec<Value> =
                 req.documents.iter().map(|d| json!({"id": d.id, "data": {"title": d.title, "text": d.text}})).collect();

@@ -86,6 +86,16 @@ pub struct ChatRequest {
     pub temperature: Option<f32>,
 }
 
+impl ChatRequest {
+    /// The system prompt (when set) and the turns as `{role, content}` objects: the message
+    /// list of OpenAI-style chat APIs (OpenAI and compatible servers, Cohere v2).
+    pub fn role_messages(&self) -> Vec<serde_json::Value> {
+        let system = (!self.system.is_empty()).then(|| serde_json::json!({"role": "system", "content": self.system}));
+        let turns = self.messages.iter().map(|m| serde_json::json!({"role": m.role, "content": m.content}));
+        system.into_iter().chain(turns).collect()
+    }
+}
+
 /// A span of the answer grounded in one or more documents (Cohere only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Citation {

@@ -34,12 +34,7 @@ impl OpenAiChat {
 
     /// The JSON body sent upstream for `req` (pinned by the prompt snapshot tests).
     pub fn body(&self, req: &ChatRequest, stream: bool) -> Value {
-        let mut messages = Vec::new();
-        if !req.system.is_empty() {
-            messages.push(json!({"role": "system", "content": req.system}));
-        }
-        messages.extend(req.messages.iter().map(|m| json!({"role": m.role, "content": m.content})));
-        let mut body = json!({"model": self.endpoint.model, "messages": messages, "stream": stream});
+        let mut body = json!({"model": self.endpoint.model, "messages": req.role_messages(), "stream": stream});
         if stream {
             body["stream_options"] = json!({"include_usage": true});
         }
