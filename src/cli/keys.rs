@@ -51,15 +51,21 @@ pub fn run(settings: Settings, args: KeysArgs) -> ExitCode {
             KeysAction::Revoke { id } => revoke(&db, &id).await,
         };
         db.close().await;
-        match outcome {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(AccessError::Invalid { field, message }) => {
-                eprintln!("error: {field}: {message}");
-                ExitCode::from(2)
-            }
-            Err(err) => super::fail(&err),
-        }
+        exit_code(outcome)
     })
+}
+
+/// The exit status of an access command: 2 with the field named for a refused value, 1 for
+/// any other failure.
+pub(super) fn exit_code(outcome: Result<(), AccessError>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(AccessError::Invalid { field, message }) => {
+            eprintln!("error: {field}: {message}");
+            ExitCode::from(2)
+        }
+        Err(err) => super::fail(&err),
+    }
 }
 
 /// The database, migrated as `serve` would.

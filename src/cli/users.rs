@@ -36,14 +36,7 @@ pub fn run(settings: Settings, args: UsersArgs) -> ExitCode {
             UsersAction::List { json } => list(&service, json).await,
         };
         db.close().await;
-        match outcome {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(AccessError::Invalid { field, message }) => {
-                eprintln!("error: {field}: {message}");
-                ExitCode::from(2)
-            }
-            Err(err) => super::fail(&err),
-        }
+        super::keys::exit_code(outcome)
     })
 }
 
