@@ -142,3 +142,25 @@ pub(crate) fn bytes_mut(lines: &mut [Line]) -> &mut [i8] {
     // SAFETY: as in `bytes`, with the unique borrow passed on.
     unsafe { std::slice::from_raw_parts_mut(lines.as_mut_ptr().cast::<i8>(), lines.len() * LINE) }
 }
+
+/// `u16`s (bf16 values) of a [`Line`].
+pub(crate) const LINE_HALVES: usize = LINE / 2;
+
+/// The bf16 values of `lines`, in order.
+pub(crate) fn halves(lines: &[Line]) -> &[u16] {
+    // SAFETY: 64 initialised bytes a line, contiguous, are 32 `u16`s (alignment 64 ≥ 2).
+    unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<u16>(), lines.len() * LINE_HALVES) }
+}
+
+/// The bf16 values of `lines`, in order, writable.
+pub(crate) fn halves_mut(lines: &mut [Line]) -> &mut [u16] {
+    // SAFETY: as in `halves`, with the unique borrow passed on.
+    unsafe { std::slice::from_raw_parts_mut(lines.as_mut_ptr().cast::<u16>(), lines.len() * LINE_HALVES) }
+}
+
+/// Uninitialised lines as room for bf16 values (as [`halves_mut`], before they are written).
+pub(crate) fn halves_uninit(lines: &mut [std::mem::MaybeUninit<Line>]) -> &mut [std::mem::MaybeUninit<u16>] {
+    // SAFETY: `MaybeUninit<Line>` has `Line`'s size and alignment, so the same bytes are
+    // `32 × len` possibly uninitialised `u16`s; the unique borrow is passed on.
+    unsafe { std::slice::from_raw_parts_mut(lines.as_mut_ptr().cast(), lines.len() * LINE_HALVES) }
+}

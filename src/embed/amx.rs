@@ -38,16 +38,15 @@ const FEW_ROWS: usize = 256;
 /// bf16 elements of one packed weight tile (16 row pairs × 16 columns × 2).
 const TILE_ELEMS: usize = TILE * STEP;
 
-use crate::amx::to_bf16;
+use crate::amx::{LINE_HALVES, Line, ZERO_LINE, halves, halves_mut, halves_uninit, to_bf16};
 #[cfg(test)]
 use crate::amx::{available, cpu_has_amx, from_bf16};
 
 /// A `k × n` weight matrix in bf16, laid out as AMX reads it: for every block of 16 columns,
 /// its `k / 32` tiles one after another, each 16 rows of (16 columns × 2 consecutive k).
+/// Kept in whole cache lines ([`Line`]), so every tile row starts on one.
 pub(crate) struct Packed {
-    data: Vec<u16>,
-    /// Index of the first element, at a 64-byte boundary ([`aligned_start`]).
-    start: usize,
+    data: Vec<Line>,
     k: usize,
     n: usize,
 }
@@ -60,33 +59,33 @@ impl Packed {
             return None;
         }
         // Block by block of 16 columns, its k rows in pairs: tile after tile along k.
-        let mut data = Vec::new();
-        let start = aligned_start(&mut data, k * n);
-        data.resize(start, 0);
+        let mut data = vec![ZERO_LINE; k * n / LINE_HALVES];
+        let mut values = halves_mut(&mut data).iter_mut();
         for block in (0..n).step_by(TILE) {
             for pair in (0..k).step_by(2) {
                 for col in block..block + TILE {
-                    data.extend([to_bf16(w[pair * n + col]), to_bf16(w[(pair + 1) * n + col])]);
+                    for row in [pair, pair + 1] {
+                        *values.next().expect("k × n values") = to_bf16(w[row * n + col]);
+                    }
                 }
             }
         }
-        Some(Self { data, start, k, n })
+        Some(Self { data, k, n })
     }
 
     /// The first weight tile of 16-column block `block`.
     fn block(&self, block: usize) -> *const u16 {
-        self.data[self.start + block * (self.k / STEP) * TILE_ELEMS..].as_ptr()
+        halves(&self.data)[block * (self.k / STEP) * TILE_ELEMS..].as_ptr()
     }
 }
 
 /// Elements one rayon task converts in [`Rows::new`] and [`Rows::gelu`].
 const CONVERT_CHUNK: usize = 1 << 16;
 
-/// Input rows rounded to bf16, padded with zero rows to a whole number of tiles.
+/// Input rows rounded to bf16, padded with zero rows to a whole number of tiles, in whole
+/// cache lines ([`Line`]: `k` is a multiple of 32, so every row starts on one).
 pub(crate) struct Rows {
-    data: Vec<u16>,
-    /// Index of the first row's first element, at a 64-byte boundary ([`aligned_start`]).
-    start: usize,
+    data: Vec<Line>,
     rows: usize,
     k: usize,
 }
@@ -107,33 +106,23 @@ impl Rows {
     /// `convert` (which writes `d[i]` from `x[i]`) over the `rows × k` row-major `x`.
     fn converted(x: &[f32], rows: usize, k: usize, convert: fn(&mut [MaybeUninit<u16>], &[f32])) -> Self {
         assert_eq!(x.len(), rows * k, "bf16 rows shape");
+        assert!(k.is_multiple_of(LINE_HALVES), "bf16 rows are whole cache lines: k {k} is not a multiple of 32");
         let mut data = super::buffers::take_bf16();
-        let len = rows.next_multiple_of(TILE) * k;
-        let start = aligned_start(&mut data, len);
+        let lines = rows.next_multiple_of(TILE) * k / LINE_HALVES;
         // Every element is written once, straight into the spare capacity: the rows rounded
-        // in parallel, the few before `start` and the padding rows zeroed. (Zeroing a fresh,
-        // ingestion-sized buffer first was a serial memset of all of it, ~4% of a batch.)
+        // in parallel and the padding rows zeroed. (Zeroing a fresh, ingestion-sized buffer
+        // first was a serial memset of all of it, ~4% of a batch.)
         data.clear();
-        let (head, body) = data.spare_capacity_mut()[..start + len].split_at_mut(start);
-        let (values, padding) = body.split_at_mut(x.len());
-        head.fill(MaybeUninit::new(0));
+        data.reserve(lines);
+        let room = halves_uninit(&mut data.spare_capacity_mut()[..lines]);
+        let (values, padding) = room.split_at_mut(x.len());
         padding.fill(MaybeUninit::new(0));
         values.par_chunks_mut(CONVERT_CHUNK).zip(x.par_chunks(CONVERT_CHUNK)).for_each(|(d, x)| convert(d, x));
-        // SAFETY: the capacity holds start + len elements (`aligned_start`), and the three
-        // writes above initialised all of them.
-        unsafe { data.set_len(start + len) };
-        Self { data, start, rows, k }
+        // SAFETY: the capacity holds `lines` lines, and the two writes above initialised every
+        // byte of them.
+        unsafe { data.set_len(lines) };
+        Self { data, rows, k }
     }
-}
-
-/// Reserves room in `v` for `len` elements from a 64-byte boundary and returns the index of
-/// that boundary. A tile row that straddles two cache lines loads 5–6 times slower
-/// (`crate::amx::probe`), and the allocator promises only the element type's alignment.
-/// `v` must not grow past `start + len` afterwards, or it may move.
-fn aligned_start(v: &mut Vec<u16>, len: usize) -> usize {
-    // A 64-byte boundary is at most 31 two-byte elements away.
-    v.reserve((len + 31).saturating_sub(v.len()));
-    v.as_ptr().align_offset(64)
 }
 
 multiversion! {
@@ -215,7 +204,7 @@ unsafe fn block(
     } else {
         (scratch.as_mut_ptr().cast::<f32>(), 2 * TILE)
     };
-    let a_ptr = a.data[a.start + row * a.k..].as_ptr();
+    let a_ptr = halves(&a.data)[row * a.k..].as_ptr();
     let (b0, b1) = (w.block(col / TILE), w.block(col / TILE + 1));
     // SAFETY: the A tiles read rows row..row + 16·tiles (inside the padded buffer), the weight
     // tiles read whole packed blocks, the bias 32 floats, and C covers 16·tiles rows of 32

@@ -7,6 +7,8 @@
 //! thread's next pass; large ones (a batch of chunks) are dropped so that ingestion leaves
 //! nothing resident.
 
+use crate::amx::Line;
+
 /// The activation buffers of one forward pass.
 #[derive(Default)]
 pub(crate) struct Buffers {
@@ -44,21 +46,22 @@ impl Buffers {
     }
 }
 
-/// The largest bf16 input copy a thread keeps (1 MB: the widest input of a pass of questions).
-const KEEP_BF16: usize = 1 << 19;
+/// The largest bf16 input copy a thread keeps, in cache lines (1 MB: the widest input of a
+/// pass of questions).
+const KEEP_BF16_LINES: usize = (1 << 20) / crate::amx::LINE;
 
 thread_local! {
-    static BF16: std::cell::Cell<Vec<u16>> = const { std::cell::Cell::new(Vec::new()) };
+    static BF16: std::cell::Cell<Vec<Line>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// This thread's kept bf16 buffer (empty the first time); its values are stale.
-pub(crate) fn take_bf16() -> Vec<u16> {
+pub(crate) fn take_bf16() -> Vec<Line> {
     BF16.take()
 }
 
 /// Keeps `buffer` for this thread's next [`take_bf16`], if it is small.
-pub(crate) fn keep_bf16(buffer: Vec<u16>) {
-    if buffer.capacity() <= KEEP_BF16 {
+pub(crate) fn keep_bf16(buffer: Vec<Line>) {
+    if buffer.capacity() <= KEEP_BF16_LINES {
         BF16.set(buffer);
     }
 }
