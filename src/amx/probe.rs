@@ -7,8 +7,8 @@
 //! Why it exists: the dense layers run at ~1 TFLOP/s in a pass of questions, a third of what
 //! the products alone reach, and the cause is not visible from Rust. Measured here (2-core
 //! Sapphire Rapids VM): a product 5.3 ns, a load 2.5 ns, the step from L1 6.9 ns a product
-//! (2.4 TFLOP/s, see below), but the step streaming 21 MB of weight tiles 18–31 ns a product, about the
-//! rate at which one core reads that much from L3 (~23 GB/s). A pass of questions reads every
+//! (2.4 TFLOP/s, see below), but the step streaming 21 MB of weight tiles 18–31 ns a
+//! product, about the rate at which one core reads that much from L3 (~23 GB/s). A pass of questions reads every
 //! weight once per 32 rows, so the first block of rows of every layer pays the stream and the
 //! rest find the weights in L2; software prefetching, other loop orders and huge pages did not
 //! change the in-pass figure. A side finding of the same loops: a tile whose rows are not
@@ -117,12 +117,10 @@ pub fn measure(weight_bytes: usize) -> Option<TileCosts> {
 fn operands(bytes: usize) -> Vec<Line> {
     let mut lines = vec![ZERO_LINE; bytes / LINE];
     let mut state = 0x2545_f491_u32;
-    for pair in super::bytes_mut(&mut lines).chunks_exact_mut(2) {
+    for value in super::halves_mut(&mut lines) {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         // Sign, exponent 126 (0.5 ≤ |x| < 1), seven random mantissa bits.
-        let bits = ((state >> 31) << 15) as u16 | (126 << 7) | ((state >> 16) & 0x7f) as u16;
-        let [low, high] = bits.to_le_bytes();
-        (pair[0], pair[1]) = (low as i8, high as i8);
+        *value = ((state >> 31) << 15) as u16 | (126 << 7) | ((state >> 16) & 0x7f) as u16;
     }
     lines
 }

@@ -52,6 +52,11 @@ pub struct DiscoveredFile {
 }
 
 impl DiscoveredFile {
+    /// The file's name: the last component of [`DiscoveredFile::rel_path`].
+    pub fn file_name(&self) -> &str {
+        self.rel_path.rsplit('/').next().unwrap_or(&self.rel_path)
+    }
+
     /// A file given on its own: its own chapter, id = file name.
     pub fn single(path: PathBuf) -> Self {
         let rel_path =

@@ -65,8 +65,7 @@ const ROOTS: &[&str] = &["main", "[role=main]", "div.body", "article", "#content
 pub(crate) fn load(file: &DiscoveredFile, src: &str) -> LoadedDocument {
     let html = Html::parse_document(src);
     let root = ROOTS.iter().filter_map(|s| Selector::parse(s).ok()).find_map(|sel| html.select(&sel).next());
-    let name = file.rel_path.rsplit('/').next().unwrap_or(&file.rel_path);
-    let title = page_title(&html, root).unwrap_or_else(|| humanize(name));
+    let title = page_title(&html, root).unwrap_or_else(|| humanize(file.file_name()));
     let mut w = Walker::new(&title);
     if let Some(root) = root {
         w.walk(root);

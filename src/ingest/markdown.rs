@@ -21,7 +21,7 @@ pub(crate) fn load(file: &DiscoveredFile, format: Format, src: &str) -> LoadedDo
     let fm = parse_front_matter(src);
     let (_, body_start) = split_front_matter(src);
     let masked = mdx::mask(src, body_start);
-    let file_name = file.rel_path.rsplit('/').next().unwrap_or(&file.rel_path);
+    let file_name = file.file_name();
     let fallback_title = fm.title.clone().unwrap_or_else(|| humanize(file_name));
     let mut walker = Walker::new(src, &masked.text, &fallback_title, &masked.admonitions);
     walker.run();

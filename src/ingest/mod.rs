@@ -179,7 +179,7 @@ impl LoadedDocument {
     /// A document whose id, route, chapter and position all come from its file (plain text,
     /// PDF): no front matter to say otherwise.
     fn from_file(file: &DiscoveredFile, format: Format, title: String, sections: Vec<Section>) -> Self {
-        let name = file.rel_path.rsplit('/').next().unwrap_or(&file.rel_path);
+        let name = file.file_name();
         let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
         Self {
             id: file.rel_path.clone(),

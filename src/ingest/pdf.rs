@@ -32,8 +32,7 @@ pub(crate) fn load(file: &DiscoveredFile, bytes: &[u8]) -> Result<LoadedDocument
         });
     }
     let pages = extract_pages(&file.path, bytes)?;
-    let name = file.rel_path.rsplit('/').next().unwrap_or(&file.rel_path);
-    let title = humanize(name);
+    let title = humanize(file.file_name());
     let mut builder = SectionBuilder::new(&title);
     for (i, page_text) in pages.iter().enumerate() {
         let page = u32::try_from(i + 1).unwrap_or(u32::MAX);

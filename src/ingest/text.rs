@@ -36,8 +36,7 @@ fn verbatim_block(text: &str, start: usize, end: usize) -> Block {
 
 /// Loads a plain-text file (already decoded).
 pub(crate) fn load(file: &DiscoveredFile, text: &str) -> LoadedDocument {
-    let name = file.rel_path.rsplit('/').next().unwrap_or(&file.rel_path);
-    let title = humanize(name);
+    let title = humanize(file.file_name());
     let mut builder = SectionBuilder::new(&title);
     for block in paragraph_blocks(text) {
         builder.block(block);

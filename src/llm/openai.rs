@@ -65,7 +65,7 @@ impl ChatModel for OpenAiChat {
     /// Configured with a key, or with a non-default base URL (local servers need no key).
     fn probe(&self) -> ProviderHealth {
         let local = self.endpoint.base_url.trim_end_matches('/') != DEFAULT_BASE;
-        if self.endpoint.api_key.is_some() || local { ProviderHealth::Active } else { ProviderHealth::Unconfigured }
+        if local { ProviderHealth::Active } else { self.endpoint.keyed_health() }
     }
 
     async fn chat(&self, req: ChatRequest) -> Result<ChatResponse, LlmError> {

@@ -3,7 +3,7 @@
 use super::stub::{Reply, Stub, frame};
 use super::{client, collect, endpoint, question};
 use crate::llm::openai::{OpenAiChat, api_url};
-use crate::llm::{ChatModel, StreamEvent, Usage};
+use crate::llm::{ChatModel, ProviderHealth, StreamEvent, Usage};
 use serde_json::json;
 
 pub fn chunk(delta: serde_json::Value, finish: Option<&str>) -> String {
@@ -27,6 +27,14 @@ pub fn stream_frames() -> Vec<String> {
         ),
         "data: [DONE]\n\n".into(),
     ]
+}
+
+#[test]
+fn openai_is_configured_by_a_key_or_by_a_local_base_url() {
+    let health = |url: &str, key: Option<&str>| OpenAiChat::new(client(), endpoint(url, key, "m")).probe();
+    assert_eq!(health("https://api.openai.com", None), ProviderHealth::Unconfigured);
+    assert_eq!(health("https://api.openai.com/", Some("sk-test")), ProviderHealth::Active);
+    assert_eq!(health("http://localhost:11434/v1", None), ProviderHealth::Active, "a local server needs no key");
 }
 
 #[test]
