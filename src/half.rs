@@ -67,6 +67,16 @@ pub fn extend_f16(out: &mut Vec<u16>, values: &[f32]) {
     out.extend(values.iter().map(|&x| to_f16(x)));
 }
 
+/// Appends the f16 `values` converted to f32 (exactly; eight an instruction with F16C).
+pub fn extend_f32(out: &mut Vec<f32>, values: &[u16]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_f16c() {
+        // SAFETY: the CPU has F16C (checked by `has_f16c`).
+        return unsafe { x86::extend_f32(out, values) };
+    }
+    out.extend(values.iter().map(|&h| from_f16(h)));
+}
+
 /// Dot product of an f16 row with an f32 query of the same length.
 #[inline]
 pub fn dot(row: &[u16], query: &[f32]) -> f32 {
@@ -113,6 +123,26 @@ pub fn has_avx512() -> bool {
 pub mod x86 {
     //! The AVX2 + FMA + F16C dot products, and an AVX-512 one for batches.
     use std::arch::x86_64::*;
+
+    /// `super::extend_f32` with `vcvtph2ps`, eight values at a time.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2, FMA and F16C.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn extend_f32(out: &mut Vec<f32>, values: &[u16]) {
+        out.reserve(values.len());
+        let room = &mut out.spare_capacity_mut()[..values.len()];
+        let (halves, rest) = values.as_chunks::<8>();
+        for (d, h) in room.chunks_exact_mut(8).zip(halves) {
+            // SAFETY: `h` holds 8 values (16 bytes) and `d` room for 8 floats.
+            unsafe { _mm256_storeu_ps(d.as_mut_ptr().cast(), _mm256_cvtph_ps(_mm_loadu_si128(h.as_ptr().cast()))) };
+        }
+        for (d, &h) in room[halves.len() * 8..].iter_mut().zip(rest) {
+            d.write(super::from_f16(h));
+        }
+        // SAFETY: the loops above wrote all `values.len()` reserved elements.
+        unsafe { out.set_len(out.len() + values.len()) };
+    }
 
     /// Dot product of an f16 row with an f32 query, 32 lanes per step in four accumulators.
     ///
@@ -278,6 +308,19 @@ mod tests {
         assert!(from_f16(to_f16(f32::NAN)).is_nan());
         for h in 0..0x7c00u16 {
             assert_eq!(to_f16(from_f16(h)), h, "every finite f16 survives a round trip");
+        }
+    }
+
+    #[test]
+    fn widening_matches_the_scalar_conversion() {
+        // Every finite f16 and both infinities, after a prefix (appending, not overwriting).
+        let values: Vec<u16> = (0..=u16::MAX).filter(|h| h & 0x7c00 != 0x7c00 || h & 0x3ff == 0).collect();
+        let mut out = vec![7.0];
+        extend_f32(&mut out, &values);
+        assert_eq!(out.len(), values.len() + 1);
+        assert_eq!(out[0], 7.0);
+        for (&h, &got) in values.iter().zip(&out[1..]) {
+            assert_eq!(got.to_bits(), from_f16(h).to_bits(), "f16 {h:#06x}");
         }
     }
 

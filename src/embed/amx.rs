@@ -93,7 +93,7 @@ pub(crate) struct Rows {
 impl Rows {
     /// Rounds the `rows × k` row-major `x`, in parallel on the current pool.
     pub(crate) fn new(x: &[f32], rows: usize, k: usize) -> Self {
-        Self::converted(x, rows, k, round)
+        Self::converted(x, rows, k, round_slice)
     }
 
     /// `bf16(GELU(x))` of the `rows × k` row-major `x`, in parallel on the current pool: the
@@ -123,6 +123,18 @@ impl Rows {
         unsafe { data.set_len(lines) };
         Self { data, rows, k }
     }
+}
+
+/// `d[i] = to_bf16(x[i])`: by `vcvtne2ps2bf16` where the CPU has AVX512-BF16 (32 values an
+/// instruction), else [`round`].
+fn round_slice(d: &mut [MaybeUninit<u16>], x: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bf16") {
+        // SAFETY: the CPU has both features, checked just above; `converted` passes chunks of
+        // equal length.
+        return unsafe { super::kernels::x86::round_bf16_native(d, x) };
+    }
+    round(d, x);
 }
 
 multiversion! {

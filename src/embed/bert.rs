@@ -265,9 +265,12 @@ impl Bert {
                 if id >= self.cfg.vocab_size {
                     return Err(format!("token id {id} outside the vocabulary"));
                 }
-                let w = &self.word[id * h..(id + 1) * h];
+                let start = x.len();
+                half::extend_f32(&mut x, &self.word[id * h..(id + 1) * h]);
                 let p = &self.position[pos * h..(pos + 1) * h];
-                x.extend(w.iter().zip(p).zip(&self.token_type[..h]).map(|((&a, b), c)| half::from_f16(a) + b + c));
+                for ((v, p), c) in x[start..].iter_mut().zip(p).zip(&self.token_type[..h]) {
+                    *v = *v + p + c;
+                }
             }
         }
         Ok(x)

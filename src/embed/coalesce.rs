@@ -19,23 +19,24 @@ use super::EmbedError;
 /// Where one caller's vector is delivered.
 pub type Reply = oneshot::Sender<Result<Vec<f32>, EmbedError>>;
 
-/// Queries waiting for the next forward pass.
+/// Queries waiting for the next forward pass, as the model's token ids (each caller
+/// tokenises its own question before queueing it, so the pass thread only runs the model).
 #[derive(Debug, Default)]
 pub struct QueryQueue {
-    pending: Mutex<Vec<(String, Reply)>>,
+    pending: Mutex<Vec<(Vec<u32>, Reply)>>,
 }
 
 impl QueryQueue {
-    /// Enqueues `text`; returns true when the caller found the queue empty and must
-    /// dispatch it.
-    pub fn push(&self, text: String, reply: Reply) -> bool {
+    /// Enqueues the token ids `ids`; returns true when the caller found the queue empty and
+    /// must dispatch it.
+    pub fn push(&self, ids: Vec<u32>, reply: Reply) -> bool {
         let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        pending.push((text, reply));
+        pending.push((ids, reply));
         pending.len() == 1
     }
 
     /// Everything queued so far, leaving the queue empty for the next batch.
-    pub fn take(&self) -> Vec<(String, Reply)> {
+    pub fn take(&self) -> Vec<(Vec<u32>, Reply)> {
         std::mem::take(&mut *self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 }
@@ -66,12 +67,12 @@ mod tests {
         let queue = QueryQueue::default();
         let (a, _ra) = oneshot::channel();
         let (b, _rb) = oneshot::channel();
-        assert!(queue.push("first".into(), a));
-        assert!(!queue.push("second".into(), b));
-        let batch: Vec<String> = queue.take().into_iter().map(|(t, _)| t).collect();
-        assert_eq!(batch, ["first", "second"]);
+        assert!(queue.push(vec![101, 1], a));
+        assert!(!queue.push(vec![101, 2], b));
+        let batch: Vec<Vec<u32>> = queue.take().into_iter().map(|(ids, _)| ids).collect();
+        assert_eq!(batch, [[101, 1], [101, 2]]);
         let (c, _rc) = oneshot::channel();
-        assert!(queue.push("third".into(), c), "an arrival after the take starts a new batch");
+        assert!(queue.push(vec![101, 3], c), "an arrival after the take starts a new batch");
     }
 
     #[test]

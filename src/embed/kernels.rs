@@ -230,6 +230,10 @@ pub(crate) fn gelu_bf16_slice(d: &mut [MaybeUninit<u16>], x: &[f32]) {
     assert_eq!(d.len(), x.len(), "GELU to bf16 lengths");
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx512f") {
+        if std::is_x86_feature_detected!("avx512bf16") {
+            // SAFETY: the CPU has AVX-512F and AVX512-BF16, checked just above; the lengths match.
+            return unsafe { x86::gelu_bf16_native(d, x) };
+        }
         // SAFETY: the CPU has AVX-512F, checked just above; the lengths match.
         return unsafe { x86::gelu_bf16(d, x) };
     }
@@ -354,6 +358,16 @@ mod tests {
         gelu_bf16_slice(&mut fused, &xs);
         let mut portable = vec![MaybeUninit::new(0u16); xs.len()];
         gelu_bf16_portable(&mut portable, &xs);
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            // The integer-rounding copy, which CPUs without AVX512-BF16 run.
+            let mut integer = vec![MaybeUninit::new(0u16); xs.len()];
+            // SAFETY: the CPU has AVX-512F; the lengths match.
+            unsafe { x86::gelu_bf16(&mut integer, &xs) };
+            // SAFETY: every element was written by both.
+            let same = integer.iter().zip(&fused).all(|(a, b)| unsafe { a.assume_init() == b.assume_init() });
+            assert!(same, "both AVX-512 copies round alike");
+        }
         for (i, x) in xs.iter().enumerate() {
             // SAFETY: every element was written above.
             let (f, p) = unsafe { (fused[i].assume_init(), portable[i].assume_init()) };
@@ -362,7 +376,8 @@ mod tests {
             let want = activated[i];
             #[cfg(target_arch = "x86_64")]
             if std::is_x86_feature_detected!("avx512f") {
-                // The same AVX-512 GELU, so the vector rounding must match `to_bf16` exactly.
+                // The same AVX-512 GELU, so the vector rounding (by `vcvtne2ps2bf16` where the
+                // CPU has it, else by integer steps) must match `to_bf16` exactly.
                 assert_eq!(f, crate::amx::to_bf16(want), "fused gelu({x})");
             }
             for (path, got) in [("fused", f), ("portable", p)] {

@@ -208,21 +208,24 @@ impl LocalEmbedder {
     /// sooner than on one (the halves of every step are a few dozen microseconds, and each
     /// split costs a wake-up and a join) for 40–50% more CPU time (`bench/qpass.rs`, eight and
     /// sixteen questions). Under concurrent searches the CPU is the bound, so the second core
-    /// does more good serving the requests' other work.
+    /// does more good serving the requests' other work. For the same reason the caller
+    /// tokenises its question here, on its own thread, before queueing the ids: the pass
+    /// thread is the bound of a cold search under load, and tokenising was ~2% of its time.
     async fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        let ids = self.inner.encode(text)?;
         let (reply, vector) = tokio::sync::oneshot::channel();
-        if self.queries.push(text.to_owned(), reply) {
+        if self.queries.push(ids, reply) {
             let (inner, gate, queue) = (Arc::clone(&self.inner), Arc::clone(&self.gate), Arc::clone(&self.queries));
             tokio::spawn(async move {
                 let permit = gate.acquire_owned().await;
-                let (texts, replies): (Vec<String>, Vec<_>) = queue.take().into_iter().unzip();
-                if texts.is_empty() {
+                let (questions, replies): (Vec<Vec<u32>>, Vec<_>) = queue.take().into_iter().unzip();
+                if questions.is_empty() {
                     return;
                 }
-                let (started, count) = (std::time::Instant::now(), texts.len());
+                let (started, count) = (std::time::Instant::now(), questions.len());
                 let outcome = match permit {
                     Ok(permit) => {
-                        run_on_pool(inner, permit, Pool::Solo, move |inner| inner.embed_questions(&texts)).await
+                        run_on_pool(inner, permit, Pool::Solo, move |inner| inner.embed_questions(&questions)).await
                     }
                     Err(_) => Err(EmbedError::Inference("embedder is shutting down".to_owned())),
                 };
@@ -321,10 +324,9 @@ impl Inner {
         self.model.encode(seqs, self.threads).map_err(EmbedError::Inference)
     }
 
-    /// Questions in one pass on one thread; must run on `self.solo`.
-    fn embed_questions(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.encode(t)).collect::<Result<_, _>>()?;
-        self.model.encode(&ids, 1).map_err(EmbedError::Inference)
+    /// Questions (token ids) in one pass on one thread; must run on `self.solo`.
+    fn embed_questions(&self, questions: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.model.encode(questions, 1).map_err(EmbedError::Inference)
     }
 }
 

@@ -21,6 +21,23 @@ fn bf16_rounds_to_nearest_even() {
 }
 
 #[test]
+fn input_rows_are_rounded_as_to_bf16_rounds_them_on_every_path() {
+    // Random values, exact ties both ways, and a length with a partial last vector.
+    let mut x = random(1_000, 11);
+    x.extend([1.0 + 1.0 / 256.0, 1.0 + 3.0 / 256.0, -(1.0 + 1.0 / 256.0), 0.0, -0.0, 3.0e38, -1.0e-30]);
+    let want: Vec<u16> = x.iter().map(|&v| to_bf16(v)).collect();
+    let mut fast = vec![MaybeUninit::new(0u16); x.len()];
+    round_slice(&mut fast, &x);
+    let mut plain = vec![MaybeUninit::new(0u16); x.len()];
+    round(&mut plain, &x);
+    for (path, got) in [("dispatched", &fast), ("multiversioned", &plain)] {
+        // SAFETY: both functions write every element.
+        let got: Vec<u16> = got.iter().map(|v| unsafe { v.assume_init() }).collect();
+        assert_eq!(got, want, "{path} rounding");
+    }
+}
+
+#[test]
 fn amx_products_match_f32_products_on_every_row_and_column_block_shape() {
     assert_eq!(available(), cpu_has_amx() && cfg!(target_os = "linux"), "the kernel refused the AMX tile state");
     if !available() {
