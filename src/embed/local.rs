@@ -8,7 +8,8 @@
 //! element-wise kernels never oversubscribe the cores.
 //!
 //! [`Embedder::embed`] never blocks the async runtime: tokenisation and every
-//! batch run on that pool and are awaited through a oneshot channel. A fair
+//! batch run on that pool and are awaited through a oneshot channel (a lone question,
+//! a few dozen tokens, is tokenised on the caller's thread in microseconds). A fair
 //! one-permit semaphore admits one pool job at a time, so a short query waits
 //! for at most one in-flight batch of a long ingestion, not for all of it.
 //! Inputs are sorted by token length before batching so a batch holds similar
