@@ -129,7 +129,7 @@ impl Rows {
 /// instruction), else [`round`].
 fn round_slice(d: &mut [MaybeUninit<u16>], x: &[f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bf16") {
+    if super::kernels::x86::has_native_bf16() {
         // SAFETY: the CPU has both features, checked just above; `converted` passes chunks of
         // equal length.
         return unsafe { super::kernels::x86::round_bf16_native(d, x) };

@@ -9,7 +9,7 @@ use std::mem::MaybeUninit;
 /// Lanes of a vector.
 const LANES: usize = 16;
 
-/// Exact (erf-based) GELU in place, as `super::gelu_slice`, 16 values at a time.
+/// Exact (erf-based) GELU in place, as `super::gelu::gelu_slice`, 16 values at a time.
 ///
 /// # Safety
 /// The CPU must have AVX-512F.
@@ -23,10 +23,10 @@ pub(super) unsafe fn gelu(xs: &mut [f32]) {
             _mm512_storeu_ps(chunk.as_mut_ptr(), gelu16(x));
         }
     }
-    super::gelu_portable(chunks.into_remainder());
+    super::gelu::gelu_portable(chunks.into_remainder());
 }
 
-/// `d[i] = bf16(GELU(x[i]))`, as `super::gelu_bf16_slice`: the FFN's activation and the
+/// `d[i] = bf16(GELU(x[i]))`, as `super::gelu::gelu_bf16_slice`: the FFN's activation and the
 /// rounding of the next product's input in one pass over the values.
 ///
 /// # Safety
@@ -47,7 +47,13 @@ pub(super) unsafe fn gelu_bf16(d: &mut [MaybeUninit<u16>], x: &[f32]) {
         }
     }
     let done = x.len() - x.len() % LANES;
-    super::gelu_bf16_portable(&mut d[done..], &x[done..]);
+    super::gelu::gelu_bf16_portable(&mut d[done..], &x[done..]);
+}
+
+/// Whether the CPU rounds to bf16 in one instruction ([`gelu_bf16_native`],
+/// [`round_bf16_native`]): AVX-512F and AVX512-BF16 (std caches the answer).
+pub(crate) fn has_native_bf16() -> bool {
+    std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bf16")
 }
 
 /// `d[i] = bf16(GELU(x[i]))` as [`gelu_bf16`], on CPUs with AVX512-BF16: 32 values a round,
@@ -69,7 +75,7 @@ pub(super) unsafe fn gelu_bf16_native(d: &mut [MaybeUninit<u16>], x: &[f32]) {
         }
     }
     let done = x.len() - x.len() % (2 * LANES);
-    super::gelu_bf16_portable(&mut d[done..], &x[done..]);
+    super::gelu::gelu_bf16_portable(&mut d[done..], &x[done..]);
 }
 
 /// `d[i] = bf16(x[i])` with `vcvtne2ps2bf16`, 32 values a round (see [`gelu_bf16_native`]).
@@ -105,7 +111,7 @@ unsafe fn store_bf16x32(d: &mut [MaybeUninit<u16>], lo: __m512, hi: __m512) {
     };
 }
 
-/// `0.5 · x · (1 + erf(x / √2))` with `super::erf`'s rational approximation.
+/// `0.5 · x · (1 + erf(x / √2))` with `super::gelu::erf`'s rational approximation.
 #[target_feature(enable = "avx512f")]
 fn gelu16(v: __m512) -> __m512 {
     let x = _mm512_mul_ps(v, _mm512_set1_ps(std::f32::consts::FRAC_1_SQRT_2));
@@ -118,8 +124,8 @@ fn gelu16(v: __m512) -> __m512 {
         }
         acc
     };
-    let p = poly(&super::ERF_P);
-    let q = poly(&super::ERF_Q);
+    let p = poly(&super::gelu::ERF_P);
+    let q = poly(&super::gelu::ERF_Q);
     // 1/q: the 14-bit estimate, then one Newton step r' = r · (2 − q·r).
     let r = _mm512_rcp14_ps(q);
     let r = _mm512_mul_ps(r, _mm512_fnmadd_ps(q, r, _mm512_set1_ps(2.0)));
