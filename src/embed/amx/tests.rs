@@ -96,3 +96,27 @@ fn weight_tiles_and_input_rows_start_on_cache_line_boundaries() {
         }
     }
 }
+
+#[test]
+fn prefetches_stay_inside_the_weights_and_reach_the_next_column_block() {
+    let (k, n) = (64, 128);
+    let packed = Packed::new(&random(k * n, 11), k, n).expect("whole tiles");
+    let (start, end) = (halves(&packed.data).as_ptr() as usize, halves(&packed.data).as_ptr_range().end as usize);
+    let span = k / STEP * PREFETCH_STEP;
+    let block_bytes = k * 2 * TILE * 2;
+    for cols_end in [32, 64, 96, 128] {
+        for col in (0..cols_end).step_by(2 * TILE) {
+            for nth in 0..8 {
+                let at = packed.ahead(col, cols_end, nth) as usize;
+                assert!(at >= start && at + span <= end, "col {col} of {cols_end}, call {nth}: outside the weights");
+                let next = start + (col + 2 * TILE) * k * 2;
+                if col + 2 * TILE < cols_end && nth < 4 {
+                    assert_eq!(at, next + nth * span, "col {col}, call {nth}: the next 32 columns");
+                } else if at >= next {
+                    assert!(at + span <= start + cols_end * k * 2, "col {col}, call {nth}: past the call's columns");
+                }
+            }
+        }
+    }
+    assert_eq!(4 * span, block_bytes, "four calls cover one 32-column block");
+}
