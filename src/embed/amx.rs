@@ -279,6 +279,16 @@ struct Operands {
 /// step (eight cache lines, the two weight tiles' 2 KB step being four times as much).
 const PREFETCH_STEP: usize = 512;
 
+/// The kernels' per-step prefetch: [`PREFETCH_STEP`] bytes from `{pf}` toward L2, then `{pf}`
+/// moved past them (one template for both kernels' `asm!`).
+macro_rules! prefetch_ahead {
+    () => {
+        "prefetcht1 [{pf}]\nprefetcht1 [{pf} + 64]\nprefetcht1 [{pf} + 128]\nprefetcht1 [{pf} + 192]\n\
+         prefetcht1 [{pf} + 256]\nprefetcht1 [{pf} + 320]\nprefetcht1 [{pf} + 384]\nprefetcht1 [{pf} + 448]\n\
+         add {pf}, 512"
+    };
+}
+
 /// C (32 × 32 f32 at `c`, `c_stride` bytes per row) = bias + A (32 rows) · two packed weight
 /// column blocks. The accumulators start as the bias row loaded with stride 0 (every tile
 /// row the same 64 bytes), so no pass writes the bias into the output first. Each step also
@@ -308,15 +318,7 @@ unsafe fn kernel_2x2(op: &Operands, c: *mut f32, c_stride: usize) {
             "add {a2}, 64",
             "add {b0}, 1024",
             "add {b1}, 1024",
-            "prefetcht1 [{pf}]",
-            "prefetcht1 [{pf} + 64]",
-            "prefetcht1 [{pf} + 128]",
-            "prefetcht1 [{pf} + 192]",
-            "prefetcht1 [{pf} + 256]",
-            "prefetcht1 [{pf} + 320]",
-            "prefetcht1 [{pf} + 384]",
-            "prefetcht1 [{pf} + 448]",
-            "add {pf}, 512",
+            prefetch_ahead!(),
             "dec {n}",
             "jnz 2b",
             "tilestored [{c} + {cs}*1], tmm0",
@@ -362,15 +364,7 @@ unsafe fn kernel_1x2(op: &Operands, c: *mut f32, c_stride: usize) {
             "add {a}, 64",
             "add {b0}, 1024",
             "add {b1}, 1024",
-            "prefetcht1 [{pf}]",
-            "prefetcht1 [{pf} + 64]",
-            "prefetcht1 [{pf} + 128]",
-            "prefetcht1 [{pf} + 192]",
-            "prefetcht1 [{pf} + 256]",
-            "prefetcht1 [{pf} + 320]",
-            "prefetcht1 [{pf} + 384]",
-            "prefetcht1 [{pf} + 448]",
-            "add {pf}, 512",
+            prefetch_ahead!(),
             "dec {n}",
             "jnz 2b",
             "tilestored [{c} + {cs}*1], tmm0",
