@@ -87,9 +87,10 @@ impl Packed {
     /// after). Past `cols_end` or the weights' end it re-reads the call's own columns, which
     /// are in cache already.
     fn ahead(&self, col: usize, cols_end: usize, nth: usize) -> *const u8 {
-        let span = self.k / STEP * PREFETCH_STEP;
-        let (own, start) = ((col / TILE) * self.k * TILE * 2, (col / TILE + 2) * self.k * TILE * 2 + nth * span);
-        let limit = cols_end.min(self.n) * self.k * 2;
+        // Packed column blocks are contiguous, `k` bf16 values (2k bytes) per column.
+        let (column_bytes, span) = (self.k * 2, self.k / STEP * PREFETCH_STEP);
+        let (own, start) = (col * column_bytes, (col + 2 * TILE) * column_bytes + nth * span);
+        let limit = cols_end.min(self.n) * column_bytes;
         let offset = if start + span <= limit { start } else { own };
         halves(&self.data).as_ptr().cast::<u8>().wrapping_add(offset)
     }

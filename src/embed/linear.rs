@@ -87,17 +87,19 @@ impl Linear {
     /// Both bounds are multiples of [`ALIGN`] except the ends, as the AMX kernels require.
     /// On one thread, one rectangle: `amx::gemm` then runs each column block over all the
     /// rows while the next block's weights arrive (a pass of 8 questions split in two row
-    /// rectangles, each streaming the weights, took 3.76–3.90 ms against 3.37–3.41).
+    /// rectangles, each streaming the weights, took 3.76–3.90 ms against 3.37–3.41). Passes
+    /// of 20 and 28 questions (over `amx::FEW_ROWS`, so in row-block order) measured the same
+    /// in either order.
     fn tasks(&self, rows: usize, threads: usize) -> Vec<(Range<usize>, Range<usize>)> {
         let n = self.n_out;
         if threads <= 1 {
             return vec![(0..rows, 0..n)];
         }
-        if rows < COLUMN_SPLIT_MAX_ROWS && threads > 1 {
+        if rows < COLUMN_SPLIT_MAX_ROWS {
             let width = n.div_ceil(threads).next_multiple_of(ALIGN).min(n);
             (0..n.div_ceil(width)).map(|p| (0..rows, p * width..((p + 1) * width).min(n))).collect()
         } else {
-            let block = rows.div_ceil(threads.max(1) * 2).next_multiple_of(ALIGN);
+            let block = rows.div_ceil(threads * 2).next_multiple_of(ALIGN);
             (0..rows.div_ceil(block)).map(|b| (b * block..((b + 1) * block).min(rows), 0..n)).collect()
         }
     }
