@@ -129,7 +129,7 @@ impl Tensors<'_> {
                 weight_t[i * n_out + o] = *v;
             }
         }
-        Ok(Linear { weight_t, bias, n_in, n_out, packed: None })
+        Ok(Linear { weight_t, bias, n_in, n_out, packed: None, panels: None })
     }
 
     fn norm(&self, name: &str, h: usize) -> Result<Norm, String> {
@@ -151,7 +151,7 @@ impl Tensors<'_> {
             }
             bias.extend_from_slice(&part.bias);
         }
-        Ok(Linear { weight_t, bias, n_in: h, n_out: 3 * h, packed: None })
+        Ok(Linear { weight_t, bias, n_in: h, n_out: 3 * h, packed: None, panels: None })
     }
 
     fn layer(&self, i: usize, cfg: &BertConfig) -> Result<Layer, String> {
@@ -207,6 +207,18 @@ impl Bert {
                         n_out = linear.n_out,
                         "layer stays in f32: not whole AMX tiles"
                     );
+                }
+            }
+        }
+    }
+
+    /// Moves every dense layer still in f32 (all of them without AMX) to AVX2 panels (see
+    /// `super::avx2`); on CPUs without AVX2 and FMA they stay as they are, for sgemm.
+    pub(crate) fn pack_f32(&mut self) {
+        for layer in &mut self.layers {
+            for linear in [&mut layer.qkv, &mut layer.attn_out, &mut layer.ffn_in, &mut layer.ffn_out] {
+                if linear.packed.is_none() && !linear.pack_f32() {
+                    tracing::debug!(n_in = linear.n_in, n_out = linear.n_out, "layer stays in f32 for sgemm");
                 }
             }
         }

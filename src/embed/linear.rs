@@ -1,6 +1,7 @@
-//! A dense layer (`x · Wᵀ + b`) of the encoder, on the current rayon pool: f32 weights through
-//! `kernels::matmul` (sgemm), or bf16 weights on AMX tiles (`amx`), split into rectangles of
-//! rows or of output columns per task.
+//! A dense layer (`x · Wᵀ + b`) of the encoder, on the current rayon pool: bf16 weights on AMX
+//! tiles (`amx`), f32 weights in AVX2 panels (`avx2`) elsewhere on x86-64, or f32 weights
+//! through `kernels::matmul` (sgemm) on other CPUs; split into rectangles of rows or of output
+//! columns per task.
 
 use std::ops::Range;
 
@@ -8,13 +9,15 @@ use rayon::prelude::*;
 
 use super::kernels::{SyncPtr, View, matmul};
 
-/// A dense layer with its weight stored transposed (`n_in × n_out`, row-major), in f32 or
-/// packed in bf16 for AMX (then `weight_t` is empty).
+/// A dense layer with its weight stored transposed (`n_in × n_out`, row-major), in f32, or
+/// packed: in bf16 for AMX or in f32 panels for AVX2 (then `weight_t` is empty).
 pub(crate) struct Linear {
     /// `n_in × n_out` weights (empty once packed).
     pub weight_t: Vec<f32>,
     /// The same weights in bf16 AMX tiles, when the model runs in bf16.
     pub packed: Option<super::amx::Packed>,
+    /// The same weights in f32 panels of 16 columns, when the model runs in f32 on AVX2.
+    pub panels: Option<super::avx2::Panels>,
     /// `n_out` biases.
     pub bias: Vec<f32>,
     /// Input width.
@@ -30,6 +33,19 @@ impl Linear {
         match super::amx::Packed::new(&self.weight_t, self.n_in, self.n_out) {
             Some(packed) => {
                 self.packed = Some(packed);
+                self.weight_t = Vec::new();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Moves the f32 weights to AVX2 panels (`avx2`); false, leaving them as they are, when the
+    /// CPU lacks AVX2/FMA or the shape is not whole panels.
+    pub(crate) fn pack_f32(&mut self) -> bool {
+        match super::avx2::Panels::new(&self.weight_t, self.n_in, self.n_out) {
+            Some(panels) => {
+                self.panels = Some(panels);
                 self.weight_t = Vec::new();
                 true
             }
@@ -77,6 +93,12 @@ impl Linear {
             // holds the full rows × n_out and the tasks' rectangles are disjoint.
             (Some(packed), Some(a)) => unsafe {
                 super::amx::gemm(a, packed, &self.bias, rows, cols, (dst.get(), self.n_out))
+            },
+            // SAFETY: `panels` exist only where AVX2 and FMA are (`Panels::new`); as above.
+            #[cfg(target_arch = "x86_64")]
+            (_, _) if self.panels.is_some() => unsafe {
+                let panels = self.panels.as_ref().expect("checked by the guard");
+                super::avx2::gemm(x, panels, &self.bias, rows, cols, (dst.get(), self.n_out))
             },
             // SAFETY: as above, for the f32 weights.
             _ => unsafe { self.forward_f32(x, rows, cols, dst) },

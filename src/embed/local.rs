@@ -136,6 +136,7 @@ fn load_model(dir: &Path, precision: Precision) -> Result<Bert, EmbedError> {
     if precision == Precision::Bf16 {
         model.pack_bf16();
     }
+    model.pack_f32();
     Ok(model)
 }
 
@@ -204,12 +205,16 @@ impl LocalEmbedder {
 
     /// One query, embedded together with whatever other queries are waiting (`coalesce`).
     ///
-    /// The pass runs on one thread (`Inner::solo`), still behind the one-job gate. A pass of
-    /// questions is a few hundred tokens: split over two threads it finished only 10–15%
-    /// sooner than on one (the halves of every step are a few dozen microseconds, and each
-    /// split costs a wake-up and a join) for 40–50% more CPU time (`bench/qpass.rs`, eight and
-    /// sixteen questions). Under concurrent searches the CPU is the bound, so the second core
-    /// does more good serving the requests' other work. For the same reason the caller
+    /// On AMX (bf16) the pass runs on one thread (`Inner::solo`), still behind the one-job
+    /// gate. A pass of questions is a few hundred tokens: split over two threads it finished
+    /// only 10–15% sooner than on one (the halves of every step are a few dozen microseconds,
+    /// and each split costs a wake-up and a join) for 40–50% more CPU time (`bench/qpass.rs`,
+    /// eight and sixteen questions). Under concurrent searches the CPU is the bound, so the
+    /// second core does more good serving the requests' other work. In f32 (no AMX) a pass is
+    /// ten times longer and the requests' work is a small part of the machine's: on one
+    /// thread the question thread was the bound with a third of the other core idle, so
+    /// there the pass takes every inference thread (16 concurrent cold searches on a 2-core
+    /// Zen 3: 301–328 against 240–270 searches/s, interleaved). For the same reason the caller
     /// tokenises its question here, on its own thread, before queueing the ids: the pass
     /// thread is the bound of a cold search under load, and tokenising was ~2% of its time.
     async fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
@@ -226,7 +231,8 @@ impl LocalEmbedder {
                 let (started, count) = (std::time::Instant::now(), questions.len());
                 let outcome = match permit {
                     Ok(permit) => {
-                        run_on_pool(inner, permit, Pool::Solo, move |inner| inner.embed_questions(&questions)).await
+                        let pool = inner.question_pool();
+                        run_on_pool(inner, permit, pool, move |inner| inner.embed_questions(&questions)).await
                     }
                     Err(_) => Err(EmbedError::Inference("embedder is shutting down".to_owned())),
                 };
@@ -325,9 +331,22 @@ impl Inner {
         self.model.encode(seqs, self.threads).map_err(EmbedError::Inference)
     }
 
-    /// Questions (token ids) in one pass on one thread; must run on `self.solo`.
+    /// Where passes of questions run: on bf16 tiles, the one question thread; in f32, every
+    /// inference thread.
+    fn question_pool(&self) -> Pool {
+        match self.precision {
+            Precision::Bf16 => Pool::Solo,
+            _ => Pool::All,
+        }
+    }
+
+    /// Questions (token ids) in one pass; must run on the pool [`Inner::question_pool`] names.
     fn embed_questions(&self, questions: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.model.encode(questions, 1).map_err(EmbedError::Inference)
+        let threads = match self.question_pool() {
+            Pool::Solo => 1,
+            Pool::All => self.threads,
+        };
+        self.model.encode(questions, threads).map_err(EmbedError::Inference)
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod amx;
 mod attention;
+mod avx2;
 mod bert;
 mod buffers;
 mod coalesce;

@@ -9,7 +9,7 @@
 //! 5.2 ms on one thread and 2.8 ms on two, and the idle share of the machine under 16
 //! concurrent searches fell from 23% to 13%). On CPUs with AMX the pass runs on tiles over
 //! the int8 rows (`scan_amx`), on one thread at this size: 0.7 ms for one query, 1.0 ms for
-//! three, 1.9 ms for sixteen.
+//! three, 1.9 ms for sixteen; on CPUs with AVX2 but not AVX-512 it runs `scan_avx2`.
 //! The first search to find the queue empty dispatches it; whoever arrives before the pass
 //! starts rides along (the same scheme as the query embeddings, `embed::coalesce`). The
 //! dispatcher yields once before taking the queue: the searches of one embedding pass get

@@ -41,7 +41,8 @@
 //! (`batch`). Where the CPU has AMX every batched scan, and every unfiltered or
 //! chapter-filtered lone scan from 16k rows, runs on tiles over an int8 copy of the rows
 //! (`scan_amx`: half the bytes of the f16 rows, then each query's candidates rescored
-//! exactly on the f16 rows); elsewhere a lone
+//! exactly on the f16 rows); on CPUs with AVX2 but neither AMX nor AVX-512 a batched pass
+//! scores f16 rows against eight queries a step (`scan_avx2`); elsewhere a lone
 //! scan from [`scan::PARALLEL_MIN_ROWS`] rows, and a pass whose work reaches it, is split
 //! over up to 4 scoped threads. The text and payload of recently
 //! returned rows are kept in memory (`rows`), so a warm search does not touch SQLite. Smaller scans and scans filtered to one document run inline. The matrix grows
@@ -75,6 +76,7 @@ mod lexical;
 mod rows;
 mod scan;
 mod scan_amx;
+mod scan_avx2;
 mod search;
 mod store;
 mod write;

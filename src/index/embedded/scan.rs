@@ -9,7 +9,7 @@
 
 use std::cmp::Ordering;
 
-use super::scan_amx;
+use super::{scan_amx, scan_avx2};
 use crate::half;
 
 /// Rows below which the scan stays on one thread.
@@ -238,8 +238,8 @@ const BATCH_BLOCK_ROWS: usize = 64;
 /// searches share the memory traffic that bounds a lone scan. Large passes split the rows
 /// across up to `threads` scoped threads, each with its own collectors, merged at the end.
 /// Given `codes`, the int8 copy of the matrix kept where the CPU has AMX, the rows are scored
-/// on tiles instead (`scan_amx`), with an exact rescoring of each query's candidates. Best
-/// first, per query.
+/// on tiles instead (`scan_amx`), with an exact rescoring of each query's candidates; on
+/// CPUs with AVX2 but not AVX-512, by `scan_avx2`. Best first, per query.
 pub fn top_n_many(
     data: &[u16],
     codes: Option<&scan_amx::Codes>,
@@ -252,14 +252,22 @@ pub fn top_n_many(
     let threads = threads.clamp(1, 16);
     let codes = codes.filter(|_| scan_amx::usable(dim));
     let amx = codes.is_some();
+    let avx2 = scan_avx2::usable(dim);
     let scan = |(start, end): (usize, usize)| {
         if let Some(codes) = codes {
             return scan_amx::scan_range(codes, dim, chapter_of, queries, (start, end));
         }
         let mut tops: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n)).collect();
         for first in (start..end).step_by(BATCH_BLOCK_ROWS) {
-            let block = Block { data, dim, chapter_of, rows: (first, (first + BATCH_BLOCK_ROWS).min(end)) };
-            score_groups(&block, queries, &mut tops);
+            let rows = (first, (first + BATCH_BLOCK_ROWS).min(end));
+            #[cfg(target_arch = "x86_64")]
+            if avx2 {
+                // SAFETY: `usable(dim)` held; the block's rows are inside the matrix, and
+                // there is a collector per query and a chapter entry per row.
+                unsafe { scan_avx2::score_rows(data, dim, chapter_of, rows, queries, &mut tops) };
+                continue;
+            }
+            score_groups(&Block { data, dim, chapter_of, rows }, queries, &mut tops);
         }
         tops
     };
