@@ -88,16 +88,16 @@ impl Linear {
             return;
         }
         let dst = SyncPtr::new(out);
-        self.tasks(rows, threads).into_par_iter().for_each(|(rows, cols)| match (&self.packed, &bf16_rows) {
+        let kernels = (&self.packed, &bf16_rows, &self.panels);
+        self.tasks(rows, threads).into_par_iter().for_each(|(rows, cols)| match kernels {
             // SAFETY: `packed` exists only when AMX is available (`Bert::pack_bf16`); `out`
             // holds the full rows × n_out and the tasks' rectangles are disjoint.
-            (Some(packed), Some(a)) => unsafe {
+            (Some(packed), Some(a), _) => unsafe {
                 super::amx::gemm(a, packed, &self.bias, rows, cols, (dst.get(), self.n_out))
             },
             // SAFETY: `panels` exist only where AVX2 and FMA are (`Panels::new`); as above.
             #[cfg(target_arch = "x86_64")]
-            (_, _) if self.panels.is_some() => unsafe {
-                let panels = self.panels.as_ref().expect("checked by the guard");
+            (_, _, Some(panels)) => unsafe {
                 super::avx2::gemm(x, panels, &self.bias, rows, cols, (dst.get(), self.n_out))
             },
             // SAFETY: as above, for the f32 weights.
