@@ -30,27 +30,23 @@ impl Linear {
     /// Moves the weights to bf16 AMX tiles (freeing the f32 copy); false, leaving the layer in
     /// f32, when its shape does not fit whole tiles.
     pub(crate) fn pack_bf16(&mut self) -> bool {
-        match super::amx::Packed::new(&self.weight_t, self.n_in, self.n_out) {
-            Some(packed) => {
-                self.packed = Some(packed);
-                self.weight_t = Vec::new();
-                true
-            }
-            None => false,
-        }
+        self.packed = super::amx::Packed::new(&self.weight_t, self.n_in, self.n_out);
+        self.free_f32_if(self.packed.is_some())
     }
 
     /// Moves the f32 weights to AVX2 panels (`avx2`); false, leaving them as they are, when the
     /// CPU lacks AVX2/FMA or the shape is not whole panels.
     pub(crate) fn pack_f32(&mut self) -> bool {
-        match super::avx2::Panels::new(&self.weight_t, self.n_in, self.n_out) {
-            Some(panels) => {
-                self.panels = Some(panels);
-                self.weight_t = Vec::new();
-                true
-            }
-            None => false,
+        self.panels = super::avx2::Panels::new(&self.weight_t, self.n_in, self.n_out);
+        self.free_f32_if(self.panels.is_some())
+    }
+
+    /// Frees the f32 weights when a packed copy now holds them; returns `packed`.
+    fn free_f32_if(&mut self, packed: bool) -> bool {
+        if packed {
+            self.weight_t = Vec::new();
         }
+        packed
     }
 
     /// `out (rows × n_out) = x (rows × n_in) · W^T + b` on the current rayon pool, in f32
