@@ -211,12 +211,13 @@ impl LocalEmbedder {
     /// and each split costs a wake-up and a join) for 40–50% more CPU time (`bench/qpass.rs`,
     /// eight and sixteen questions). Under concurrent searches the CPU is the bound, so the
     /// second core does more good serving the requests' other work. In f32 (no AMX) a pass is
-    /// ten times longer and the requests' work is a small part of the machine's: on one
+    /// eight to ten times longer and the requests' work is a small part of the machine's: on one
     /// thread the question thread was the bound with a third of the other core idle, so
     /// there the pass takes every inference thread (16 concurrent cold searches on a 2-core
-    /// Zen 3: 301–328 against 240–270 searches/s, interleaved). For the same reason the caller
-    /// tokenises its question here, on its own thread, before queueing the ids: the pass
-    /// thread is the bound of a cold search under load, and tokenising was ~2% of its time.
+    /// Zen 3: 301–328 against 240–270 searches/s, interleaved).
+    ///
+    /// The caller tokenises its question here, on its own thread, before queueing the ids:
+    /// the pass is the bound of a cold search under load, and tokenising was ~2% of its time.
     async fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         let ids = self.inner.encode(text)?;
         let (reply, vector) = tokio::sync::oneshot::channel();
