@@ -4,8 +4,8 @@
 //! `model.safetensors`, optionally `sentence_bert_config.json` for
 //! `max_seq_length`) and runs the hand-written BERT of `super::bert` on a
 //! dedicated rayon pool of `threads` threads, plus one more thread for the passes of
-//! questions; the one-job gate below keeps the two from running at once, so matmuls and
-//! element-wise kernels never oversubscribe the cores.
+//! questions on AMX (in f32 they take the pool); the one-job gate below keeps the two from
+//! running at once, so matmuls and element-wise kernels never oversubscribe the cores.
 //!
 //! [`Embedder::embed`] never blocks the async runtime: tokenisation and every
 //! batch run on that pool and are awaited through a oneshot channel (a lone question,
@@ -14,17 +14,18 @@
 //! for at most one in-flight batch of a long ingestion, not for all of it.
 //! Inputs are sorted by token length before batching so a batch holds similar
 //! lengths (the forward pass packs tokens, so there is no padding at all).
-//! Single queries arriving together are embedded in one pass (`coalesce`), on a thread of
-//! their own.
+//! Single queries arriving together are embedded in one pass (`coalesce`): on a thread of
+//! their own on AMX, on the pool in f32 (see [`LocalEmbedder::embed_query`]). Loading the
+//! folder is `load`.
 
-use super::bert::{Bert, BertConfig};
+use super::bert::Bert;
 use super::coalesce::{self, QueryQueue};
 use super::{EmbedError, EmbedKind, Embedder, Precision};
 use rayon::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokenizers::{Tokenizer, TruncationParams};
+use tokenizers::Tokenizer;
 use tokio::sync::Semaphore;
 
 /// Identifier recorded by the index for vectors from this embedder.
@@ -36,6 +37,9 @@ pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
 /// sentence-transformers' `max_seq_length` for MiniLM, used when the folder has
 /// no `sentence_bert_config.json`.
 const DEFAULT_MAX_TOKENS: usize = 256;
+
+mod load;
+use load::{load_err, load_model, load_tokenizers, read_max_tokens};
 
 /// Files that must be in the model folder.
 const REQUIRED_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
@@ -97,47 +101,6 @@ impl std::fmt::Debug for LocalEmbedder {
             .field("precision", &self.inner.precision)
             .finish_non_exhaustive()
     }
-}
-
-fn load_err(path: &Path, what: &str, source: impl Into<super::BoxError>) -> EmbedError {
-    EmbedError::Load { path: path.to_owned(), what: what.to_owned(), source: source.into() }
-}
-
-/// `max_seq_length` from `sentence_bert_config.json`, if the file exists.
-fn read_max_tokens(dir: &Path) -> Result<usize, EmbedError> {
-    let path = dir.join("sentence_bert_config.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(DEFAULT_MAX_TOKENS);
-    };
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| load_err(&path, "sentence-transformers config", e))?;
-    Ok(v.get("max_seq_length").and_then(|m| m.as_u64()).map_or(DEFAULT_MAX_TOKENS, |m| m as usize))
-}
-
-/// The two tokenizers: (truncating encoder with special tokens, plain counter).
-fn load_tokenizers(dir: &Path, max_tokens: usize) -> Result<(Tokenizer, Tokenizer), EmbedError> {
-    let path = dir.join("tokenizer.json");
-    let mut counter = Tokenizer::from_file(&path).map_err(|e| load_err(&path, "tokenizer", e))?;
-    counter.with_padding(None);
-    counter.with_truncation(None).map_err(|e| load_err(&path, "tokenizer", e))?;
-    let mut encoder = counter.clone();
-    let trunc = TruncationParams { max_length: max_tokens, ..TruncationParams::default() };
-    encoder.with_truncation(Some(trunc)).map_err(|e| load_err(&path, "tokenizer truncation", e))?;
-    Ok((encoder, counter))
-}
-
-fn load_model(dir: &Path, precision: Precision) -> Result<Bert, EmbedError> {
-    let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| load_err(&path, "model config", e))?;
-    let cfg: BertConfig = serde_json::from_str(&text).map_err(|e| load_err(&path, "model config", e))?;
-    let path = dir.join("model.safetensors");
-    let bytes = std::fs::read(&path).map_err(|e| load_err(&path, "weights", e))?;
-    let mut model = Bert::from_bytes(cfg, &bytes).map_err(|e| load_err(&path, "weights", e))?;
-    if precision == Precision::Bf16 {
-        model.pack_bf16();
-    }
-    model.pack_f32();
-    Ok(model)
 }
 
 impl LocalEmbedder {
