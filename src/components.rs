@@ -47,10 +47,15 @@ impl Components {
     pub async fn open_unchecked(settings: &Settings) -> Result<Self, StartupError> {
         let db = Db::connect(settings).await?;
         ensure_migrated(&db, settings).await?;
-        let embedder = load_embedder(settings).await?;
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|source| StartupError::DataDir { path: settings.data_dir.display().to_string(), source })?;
-        let index: Arc<dyn VectorIndex> = Arc::new(EmbeddedIndex::open(&settings.data_dir.join("index.db")).await?);
+        // The model (read and packed on a blocking thread) and the index (read from SQLite and
+        // analysed on rayon) load side by side: start-up waits for the slower, not the sum.
+        let index_path = settings.data_dir.join("index.db");
+        let (embedder, index) = tokio::try_join!(load_embedder(settings), async {
+            Ok::<_, StartupError>(EmbeddedIndex::open(&index_path).await?)
+        })?;
+        let index: Arc<dyn VectorIndex> = Arc::new(index);
         let mut retriever = Retriever::new(embedder.clone(), index.clone(), settings.retrieve.clone());
         if settings.retrieve.reranker == RerankerKind::Cohere {
             let mut endpoint = endpoint(settings, ProviderKind::Cohere);

@@ -2,11 +2,11 @@
 //! question (embedding similarity plus lexical overlap), cites each, and scores how well the
 //! book supports an answer at all — below the calibrated threshold the question is refused.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::citations::Citation;
-use super::text::{content_terms, overlap, sentences};
+use super::text::{Terms, content_terms, overlap, sentences};
 use crate::embed::{EmbedError, EmbedKind, Embedder};
 use crate::retrieve::SearchHit;
 
@@ -20,8 +20,8 @@ const ANALYSED_LIMIT: usize = 4096;
 /// content words of the whole chunk. Kept per distinct text, because splitting and stemming
 /// the sentences of four chunks on every question was a tenth of a chat turn's CPU.
 struct Analysed {
-    sentences: Vec<(String, HashSet<String>)>,
-    terms: HashSet<String>,
+    sentences: Vec<(String, Terms)>,
+    terms: Terms,
 }
 
 impl Analysed {

@@ -144,8 +144,11 @@ fn stem(mut word: String) -> String {
     word
 }
 
+/// A set of stemmed words (`foldhash`: these sets are built for every sentence compared).
+pub type Terms = foldhash::HashSet<String>;
+
 /// The stemmed content words of `text` (stopwords removed).
-pub fn content_terms(text: &str) -> HashSet<String> {
+pub fn content_terms(text: &str) -> Terms {
     words(text).into_iter().filter(|w| !is_stopword(w)).map(stem).collect()
 }
 
@@ -167,7 +170,7 @@ pub fn is_follow_up(text: &str) -> bool {
 }
 
 /// Fraction of `query` terms found in `terms` (0 when the query has none).
-pub fn overlap(query: &HashSet<String>, terms: &HashSet<String>) -> f32 {
+pub fn overlap(query: &Terms, terms: &Terms) -> f32 {
     if query.is_empty() {
         return 0.0;
     }

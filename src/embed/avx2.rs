@@ -106,7 +106,7 @@ pub(crate) unsafe fn gemm(
     debug_assert!(x.len() >= rows.end * n_in && bias.len() >= packed.n_out);
     debug_assert!(cols.start.is_multiple_of(NR) && cols.end.is_multiple_of(NR) && cols.end <= packed.n_out);
     let (kc_len, mc_len) = (block(n_in, KC, 1), block(rows.len(), MC, MR));
-    let mut a = Vec::new();
+    let mut a = ROW_PANELS.take();
     for kc in (0..n_in).step_by(kc_len) {
         let depth = kc_len.min(n_in - kc);
         for mc in rows.clone().step_by(mc_len) {
@@ -139,6 +139,14 @@ pub(crate) unsafe fn gemm(
             }
         }
     }
+    ROW_PANELS.set(a);
+}
+
+thread_local! {
+    /// The rows' micro-panels, kept per thread between products (at most [`MC`] × [`KC`]
+    /// values, 144 KiB): a question runs some forty products, each on both threads.
+    #[cfg(target_arch = "x86_64")]
+    static ROW_PANELS: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Rows `rows` of `x` (`n_in` values each) at `depths`, as micro-panels of [`MR`] rows

@@ -10,7 +10,7 @@
 //! index size. Document and chapter ids are interned to `u32` so that filters
 //! are integer comparisons inside the scan loop.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::lexical::{Lexical, RowTerms};
 use super::scan::{self, Scored};

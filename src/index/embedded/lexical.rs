@@ -19,10 +19,13 @@
 //! characters, lowercased and reduced by the Snowball English (Porter 2) stemmer of
 //! `rust-stemmers` (the stemmer tantivy uses).
 //!
+//! The maps (stems, vocabulary, per-row counts) hash with `foldhash`: SipHash was a fifth of
+//! the time to rebuild the postings at open.
+//!
 //! Memory: 8 bytes a posting (rowid, row length, both term frequencies); the Python docs
 //! (32k chunks, 2.4M postings) take about 20 MB plus the vocabulary.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use rust_stemmers::{Algorithm, Stemmer};
 
@@ -98,11 +101,8 @@ impl Analyser {
         for (column, source) in [(0, text), (1, heading)] {
             for word in words(source) {
                 len += 1;
-                if !self.stems.contains_key(&word) {
-                    let stem: Box<str> = self.stemmer.stem(&word).into();
-                    self.stems.insert(word.clone(), stem);
-                }
-                let stem = &*self.stems[&word];
+                let stemmer = &self.stemmer;
+                let stem = &**self.stems.entry(word).or_insert_with_key(|w| stemmer.stem(w).into());
                 let bump = |entry: &mut (u8, u8)| {
                     let count = if column == 0 { &mut entry.0 } else { &mut entry.1 };
                     *count = count.saturating_add(1);

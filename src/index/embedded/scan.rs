@@ -259,15 +259,15 @@ pub fn top_n_many(
         }
         let mut tops: Vec<TopN> = queries.iter().map(|q| TopN::new(q.n)).collect();
         for first in (start..end).step_by(BATCH_BLOCK_ROWS) {
-            let rows = (first, (first + BATCH_BLOCK_ROWS).min(end));
+            let block = Block { data, dim, chapter_of, rows: (first, (first + BATCH_BLOCK_ROWS).min(end)) };
             #[cfg(target_arch = "x86_64")]
             if avx2 {
                 // SAFETY: `usable(dim)` held; the block's rows are inside the matrix, and
                 // there is a collector per query and a chapter entry per row.
-                unsafe { scan_avx2::score_rows(data, dim, chapter_of, rows, queries, &mut tops) };
+                unsafe { scan_avx2::score_rows(&block, queries, &mut tops) };
                 continue;
             }
-            score_groups(&Block { data, dim, chapter_of, rows }, queries, &mut tops);
+            score_groups(&block, queries, &mut tops);
         }
         tops
     };
@@ -301,30 +301,46 @@ pub fn top_n_many(
 }
 
 /// A range of rows with what scoring them needs.
-struct Block<'a> {
-    data: &'a [u16],
-    dim: usize,
-    chapter_of: &'a [u32],
-    rows: (usize, usize),
+pub(super) struct Block<'a> {
+    pub data: &'a [u16],
+    pub dim: usize,
+    pub chapter_of: &'a [u32],
+    pub rows: (usize, usize),
 }
 
-/// Scores one block against all queries, in groups of 8, 4, 2 and 1.
-fn score_groups(block: &Block<'_>, queries: &[BatchQuery<'_>], tops: &mut [TopN]) {
+/// How a batch of `count` queries is scored: `(first query, group size)`, in groups of 8, 4,
+/// 2 and 1, the sizes the kernels are compiled for.
+pub(super) fn groups(count: usize) -> impl Iterator<Item = (usize, usize)> {
     let mut at = 0;
-    while at < queries.len() {
-        let (q, t) = (&queries[at..], &mut tops[at..]);
-        at += match q.len() {
-            8.. => score_block::<8>(block, q, t),
-            4..=7 => score_block::<4>(block, q, t),
-            2..=3 => score_block::<2>(block, q, t),
-            _ => score_block::<1>(block, q, t),
+    std::iter::from_fn(move || {
+        let size = match count.checked_sub(at)? {
+            0 => return None,
+            8.. => 8,
+            4..=7 => 4,
+            2..=3 => 2,
+            _ => 1,
         };
+        at += size;
+        Some((at - size, size))
+    })
+}
+
+/// Scores one block against all queries, a group at a time.
+fn score_groups(block: &Block<'_>, queries: &[BatchQuery<'_>], tops: &mut [TopN]) {
+    for (at, size) in groups(queries.len()) {
+        let (q, t) = (&queries[at..], &mut tops[at..]);
+        match size {
+            8 => score_block::<8>(block, q, t),
+            4 => score_block::<4>(block, q, t),
+            2 => score_block::<2>(block, q, t),
+            _ => score_block::<1>(block, q, t),
+        }
     }
 }
 
-/// Scores the block against the first `N` queries; returns `N`.
+/// Scores the block against the first `N` queries.
 #[inline(always)]
-fn score_block<const N: usize>(block: &Block<'_>, queries: &[BatchQuery<'_>], tops: &mut [TopN]) -> usize {
+fn score_block<const N: usize>(block: &Block<'_>, queries: &[BatchQuery<'_>], tops: &mut [TopN]) {
     let vectors: [&[f32]; N] = std::array::from_fn(|k| queries[k].vector);
     let dim = block.dim;
     for row in block.rows.0..block.rows.1 {
@@ -335,7 +351,6 @@ fn score_block<const N: usize>(block: &Block<'_>, queries: &[BatchQuery<'_>], to
             }
         }
     }
-    N
 }
 
 /// Best `n` of an explicit row subset (e.g. one document's rows), best first.

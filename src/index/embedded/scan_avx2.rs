@@ -16,7 +16,7 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-use super::scan::{BatchQuery, TopN};
+use super::scan::{BatchQuery, Block, TopN, groups};
 
 /// Whether [`score_rows`] can score rows of `dim` values on this CPU.
 pub(super) fn usable(dim: usize) -> bool {
@@ -31,52 +31,38 @@ pub(super) fn usable(dim: usize) -> bool {
     }
 }
 
-/// Scores rows `rows` of `data` against every query of `queries` (eight at a time), offering
-/// each query's collector the rows that may enter it.
+/// Scores the block's rows against every query of `queries` (in the groups of
+/// [`groups`]), offering each query's collector the rows that may enter it.
 ///
 /// # Safety
-/// [`usable`]`(dim)` must hold; `data` must hold `rows.1` rows of `dim` values, every query
-/// `dim` values, `chapter_of` an entry per row, and `tops` a collector per query.
+/// [`usable`]`(block.dim)` must hold; `block.data` must hold `block.rows.1` rows of `dim`
+/// values, every query `dim` values, `block.chapter_of` an entry per row, and `tops` a
+/// collector per query.
 #[cfg(target_arch = "x86_64")]
-pub(super) unsafe fn score_rows(
-    data: &[u16],
-    dim: usize,
-    chapter_of: &[u32],
-    rows: (usize, usize),
-    queries: &[BatchQuery<'_>],
-    tops: &mut [TopN],
-) {
-    let mut at = 0;
-    while at < queries.len() {
+pub(super) unsafe fn score_rows(block: &Block<'_>, queries: &[BatchQuery<'_>], tops: &mut [TopN]) {
+    for (at, size) in groups(queries.len()) {
         let (q, t) = (&queries[at..], &mut tops[at..]);
-        let block = Block { data, dim, chapter_of, rows };
-        // SAFETY: forwarded contract.
-        at += unsafe {
-            match q.len() {
-                8.. => block.score::<8, 1>(q, t),
-                4..=7 => block.score::<4, 2>(q, t),
-                2..=3 => block.score::<2, 4>(q, t),
+        // SAFETY: forwarded contract; `usable` makes `dim` a multiple of 32 = 8 × the largest
+        // `U`. `size × U` chains: 8, or 4 for a lone query (its steps are 32 values wide).
+        unsafe {
+            match size {
+                8 => block.score::<8, 1>(q, t),
+                4 => block.score::<4, 2>(q, t),
+                2 => block.score::<2, 4>(q, t),
                 _ => block.score::<1, 4>(q, t),
             }
-        };
+        }
     }
-}
-
-struct Block<'a> {
-    data: &'a [u16],
-    dim: usize,
-    chapter_of: &'a [u32],
-    rows: (usize, usize),
 }
 
 #[cfg(target_arch = "x86_64")]
 impl Block<'_> {
-    /// Scores the rows against the first `N` queries with `U` interleaved steps; returns `N`.
+    /// Scores the rows against the first `N` queries with `U` interleaved steps.
     ///
     /// # Safety
     /// As [`score_rows`]; `dim` is a multiple of `8 × U`.
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn score<const N: usize, const U: usize>(&self, queries: &[BatchQuery<'_>], tops: &mut [TopN]) -> usize {
+    unsafe fn score<const N: usize, const U: usize>(&self, queries: &[BatchQuery<'_>], tops: &mut [TopN]) {
         let dim = self.dim;
         let vectors: [*const f32; N] = std::array::from_fn(|k| queries[k].vector.as_ptr());
         let mut floors = [f32::INFINITY; 8];
@@ -112,7 +98,6 @@ impl Block<'_> {
                 self.offer(row, scores, beat as u32, queries, tops, &mut floors);
             }
         }
-        N
     }
 
     /// Offers `row` to the collectors whose floor its score reached (bits of `beat`).
@@ -194,8 +179,9 @@ mod tests {
             .collect();
         let mut tops: Vec<TopN> = batch.iter().map(|q| TopN::new(q.n)).collect();
         for first in (0..rows).step_by(64) {
+            let block = Block { data: &data, dim, chapter_of: &chapter_of, rows: (first, (first + 64).min(rows)) };
             // SAFETY: `usable(384)` checked; shapes as the contract requires.
-            unsafe { score_rows(&data, dim, &chapter_of, (first, (first + 64).min(rows)), &batch, &mut tops) };
+            unsafe { score_rows(&block, &batch, &mut tops) };
         }
         for (query, top) in batch.iter().zip(tops) {
             let keep = |row: usize| query.chapter.is_none_or(|c| chapter_of[row] == c);

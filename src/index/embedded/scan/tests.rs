@@ -82,3 +82,12 @@ fn normalize_makes_unit_vectors() {
     normalize(&mut zero);
     assert_eq!(zero, vec![0.0; 3]);
 }
+
+#[test]
+fn queries_are_grouped_in_eights_then_fours_twos_and_ones() {
+    let sizes = |count| groups(count).collect::<Vec<_>>();
+    assert_eq!(sizes(0), []);
+    assert_eq!(sizes(1), [(0, 1)]);
+    assert_eq!(sizes(7), [(0, 4), (4, 2), (6, 1)]);
+    assert_eq!(sizes(19), [(0, 8), (8, 8), (16, 2), (18, 1)]);
+}
