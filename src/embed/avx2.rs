@@ -1,5 +1,12 @@
-//! f32 dense-layer products on AVX2 + FMA with the weights packed once, at load, into panels
-//! of 16 output columns: the path of CPUs without AMX (e.g. AMD Zen 3).
+//! Dense-layer products on AVX2 + FMA + F16C with the weights packed once, at load, into
+//! panels of 16 output columns, stored in f16 and widened to f32 as they are loaded; the
+//! arithmetic is f32. The path of CPUs without AMX (e.g. AMD Zen 3).
+//!
+//! Why f16 weights: a pass of one question (a dozen tokens) reads every weight once or twice,
+//! so it is bound by streaming them from memory, and in f32 they are 88 MB, more than the
+//! L3. In f16 they are half that, and `vcvtph2ps` widens a line in the load port's shadow.
+//! f16 keeps 11 significant bits (bf16 keeps 8 and passed the same fixture on AMX); the
+//! embedding fixture holds at cosine ≥ 0.999.
 //!
 //! Why not `matrixmultiply` (still the portable fallback in `super::kernels`): sgemm packs
 //! both operands on every call. With the weights constant that is wasted work, and for the
@@ -13,7 +20,7 @@
 //! (`MC × KC × 4 B` = 144 KB, kept in L2), then each panel's `KC × 16` slice (16 KB, kept in
 //! L1) against the row block six rows at a time. The 6 × 16 micro-tile holds twelve
 //! accumulators, two weight registers and one broadcast: 15 of the 16 ymm registers, and
-//! twelve FMAs for eight loads a step. Each panel line is one 64-byte cache line (16 f32),
+//! twelve FMAs for eight loads a step. Each panel line is half a 64-byte cache line (16 f16),
 //! and the panels start on a line boundary, so no load splits a line.
 
 use std::ops::Range;
@@ -25,7 +32,7 @@ use std::arch::x86_64::*;
 pub(crate) const NR: usize = 16;
 /// Rows per micro-tile.
 const MR: usize = 6;
-/// Deepest block: a panel's `KC × NR` slice is at most 16 KB, so it and a micro-panel of
+/// Deepest block: a panel's `KC × NR` slice is at most 8 KB, so it and a micro-panel of
 /// rows (6 KB) share L1.
 const KC: usize = 256;
 /// Most rows in a block (`MC × KC × 4 B` = 144 KB, inside L2).
@@ -36,10 +43,10 @@ fn block(len: usize, max: usize, unit: usize) -> usize {
     len.div_ceil(len.div_ceil(max).max(1)).next_multiple_of(unit)
 }
 
-/// One 64-byte line of a panel: the weights of 16 output columns at one input index.
+/// One line of a panel: the weights of 16 output columns at one input index, in f16.
 #[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Line([f32; NR]);
+#[repr(C, align(32))]
+struct Line([u16; NR]);
 
 /// A layer's weights (`n_in × n_out`, transposed) as `n_out / 16` panels, each
 /// `n_in × 16` row-major.
@@ -49,11 +56,11 @@ pub(crate) struct Panels {
     n_out: usize,
 }
 
-/// Whether this CPU runs the kernels (AVX2 and FMA).
+/// Whether this CPU runs the kernels (AVX2, FMA and F16C).
 pub(crate) fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+        crate::half::has_f16c()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -62,25 +69,27 @@ pub(crate) fn available() -> bool {
 }
 
 impl Panels {
-    /// Packs `weight_t` (`n_in × n_out`, row-major); `None` when the CPU lacks AVX2/FMA or
-    /// `n_out` is not a multiple of 16.
+    /// Packs `weight_t` (`n_in × n_out`, row-major) in f16; `None` when the CPU lacks
+    /// AVX2/FMA/F16C or `n_out` is not a multiple of 16.
     pub(crate) fn new(weight_t: &[f32], n_in: usize, n_out: usize) -> Option<Self> {
         if !available() || n_in == 0 || n_out == 0 || !n_out.is_multiple_of(NR) || weight_t.len() != n_in * n_out {
             return None;
         }
-        let mut lines = vec![Line([0.0; NR]); n_in * n_out / NR];
+        let mut halves = Vec::with_capacity(weight_t.len());
+        crate::half::extend_f16(&mut halves, weight_t);
+        let mut lines = vec![Line([0; NR]); n_in * n_out / NR];
         for p in 0..n_out / NR {
             for k in 0..n_in {
-                lines[p * n_in + k].0.copy_from_slice(&weight_t[k * n_out + p * NR..][..NR]);
+                lines[p * n_in + k].0.copy_from_slice(&halves[k * n_out + p * NR..][..NR]);
             }
         }
         Some(Self { lines, n_in, n_out })
     }
 
-    /// The weight at input `k`, output column `o` (tests).
+    /// The weight at input `k`, output column `o`, as the products use it (tests).
     #[cfg(test)]
     pub(crate) fn at(&self, k: usize, o: usize) -> f32 {
-        self.lines[(o / NR) * self.n_in + k].0[o % NR]
+        crate::half::from_f16(self.lines[(o / NR) * self.n_in + k].0[o % NR])
     }
 }
 
@@ -88,12 +97,12 @@ impl Panels {
 /// `packed.n_in` values a row and `out` row-major with `dst.1` values a row.
 ///
 /// # Safety
-/// The CPU must have AVX2 and FMA ([`available`], which [`Panels::new`] checked). `x` must
+/// The CPU must have AVX2, FMA and F16C ([`available`], which [`Panels::new`] checked). `x` must
 /// hold `rows.end` rows; `cols` must be multiples of [`NR`] within `n_out`; `bias` must hold
 /// `n_out` values; `dst.0` must point to `rows.end × dst.1` writable values of which this
 /// rectangle is the caller's alone.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub(crate) unsafe fn gemm(
     x: &[f32],
     packed: &Panels,
@@ -114,7 +123,7 @@ pub(crate) unsafe fn gemm(
             pack_rows(x, n_in, mc..m_end, kc..kc + depth, &mut a);
             for p in cols.start / NR..cols.end / NR {
                 // SAFETY: panel `p` has `n_in` lines, of which `kc..kc + depth` are read.
-                let b = unsafe { packed.lines.as_ptr().add(p * n_in + kc) }.cast::<f32>();
+                let b = unsafe { packed.lines.as_ptr().add(p * n_in + kc) }.cast::<u16>();
                 let bias = (kc == 0).then(|| &bias[p * NR..(p + 1) * NR]);
                 let mut r = mc;
                 while r < m_end {
@@ -123,7 +132,7 @@ pub(crate) unsafe fn gemm(
                     // SAFETY: rows r..r + height and columns p·16..p·16 + 16 are inside the
                     // caller's rectangle (the contract).
                     let c = unsafe { dst.add(r * stride + p * NR) };
-                    // SAFETY: AVX2/FMA per the contract; `tile` reads inside `x` and the panel.
+                    // SAFETY: AVX2/FMA/F16C per the contract; `tile` reads inside `x` and the panel.
                     unsafe {
                         match height {
                             6 => tile.run::<6>(c, stride),
@@ -168,8 +177,8 @@ fn pack_rows(x: &[f32], n_in: usize, rows: Range<usize>, depths: Range<usize>, o
 struct Tile<'a> {
     /// The rows' micro-panel (see [`pack_rows`]).
     a: &'a [f32],
-    /// `depth` lines of 16 weights.
-    b: *const f32,
+    /// `depth` lines of 16 weights (f16).
+    b: *const u16,
     depth: usize,
     /// Set on the first depth block: the sums start from the bias, not from `c`.
     bias: Option<&'a [f32]>,
@@ -180,10 +189,10 @@ impl Tile<'_> {
     /// else adding to what earlier blocks stored.
     ///
     /// # Safety
-    /// AVX2 and FMA; `a` must hold `depth × MR` values, `b` `depth × 16`, and `c` must be
+    /// AVX2, FMA and F16C; `a` must hold `depth × MR` values, `b` `depth × 16`, and `c` must be
     /// `H` rows of 16 writable values `stride` apart.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
     unsafe fn run<const H: usize>(&self, c: *mut f32, stride: usize) {
         debug_assert!(H <= MR && self.a.len() >= self.depth * MR);
@@ -196,8 +205,8 @@ impl Tile<'_> {
                 *acc = [_mm256_loadu_ps(from), _mm256_loadu_ps(from.add(8))];
             }
             for k in 0..self.depth {
-                let b0 = _mm256_load_ps(self.b.add(k * NR));
-                let b1 = _mm256_load_ps(self.b.add(k * NR + 8));
+                let b0 = _mm256_cvtph_ps(_mm_load_si128(self.b.add(k * NR).cast()));
+                let b1 = _mm256_cvtph_ps(_mm_load_si128(self.b.add(k * NR + 8).cast()));
                 for (h, acc) in acc.iter_mut().enumerate() {
                     let v = _mm256_broadcast_ss(&*a.add(k * MR + h));
                     acc[0] = _mm256_fmadd_ps(v, b0, acc[0]);
@@ -244,7 +253,8 @@ mod tests {
         let panels = Panels::new(&w, n_in, n_out).expect("packs");
         for k in 0..n_in {
             for o in 0..n_out {
-                assert_eq!(panels.at(k, o), w[k * n_out + o], "weight ({k}, {o})");
+                let want = crate::half::from_f16(crate::half::to_f16(w[k * n_out + o]));
+                assert_eq!(panels.at(k, o), want, "weight ({k}, {o})");
             }
         }
         assert!(Panels::new(&w[..n_in * 40], n_in, 40).is_none(), "40 columns are not whole panels");
@@ -268,7 +278,8 @@ mod tests {
                 // SAFETY: AVX2/FMA checked; shapes as the contract requires.
                 unsafe { gemm(&x, &panels, &bias, 0..rows, cols, (out.as_mut_ptr(), n_out)) };
             }
-            let want = reference(&x, &w, &bias, rows, n_in, n_out);
+            let as_packed: Vec<f32> = (0..n_in * n_out).map(|i| panels.at(i / n_out, i % n_out)).collect();
+            let want = reference(&x, &as_packed, &bias, rows, n_in, n_out);
             for (i, (got, want)) in out.iter().zip(&want).enumerate() {
                 assert!((got - want).abs() <= 1e-3 * want.abs().max(1.0), "{rows} rows, cell {i}: {got} vs {want}");
             }

@@ -212,12 +212,12 @@ impl Bert {
         }
     }
 
-    /// Moves every dense layer still in f32 (all of them without AMX) to AVX2 panels (see
-    /// `super::avx2`); on CPUs without AVX2 and FMA they stay as they are, for sgemm.
-    pub(crate) fn pack_f32(&mut self) {
+    /// Moves every dense layer still in f32 (all of them without AMX) to AVX2 panels in f16
+    /// (see `super::avx2`); on CPUs without AVX2, FMA and F16C they stay as they are, for sgemm.
+    pub(crate) fn pack_panels(&mut self) {
         for layer in &mut self.layers {
             for linear in [&mut layer.qkv, &mut layer.attn_out, &mut layer.ffn_in, &mut layer.ffn_out] {
-                if linear.packed.is_none() && !linear.pack_f32() {
+                if linear.packed.is_none() && !linear.pack_panels() {
                     tracing::debug!(n_in = linear.n_in, n_out = linear.n_out, "layer stays in f32 for sgemm");
                 }
             }

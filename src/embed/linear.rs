@@ -1,5 +1,5 @@
 //! A dense layer (`x · Wᵀ + b`) of the encoder, on the current rayon pool: bf16 weights on AMX
-//! tiles (`amx`), f32 weights in AVX2 panels (`avx2`) elsewhere on x86-64, or f32 weights
+//! tiles (`amx`), f16 weights in AVX2 panels with f32 arithmetic (`avx2`) elsewhere on x86-64, or f32 weights
 //! through `kernels::matmul` (sgemm) on other CPUs; split into rectangles of rows or of output
 //! columns per task.
 
@@ -10,13 +10,13 @@ use rayon::prelude::*;
 use super::kernels::{SyncPtr, View, matmul};
 
 /// A dense layer with its weight stored transposed (`n_in × n_out`, row-major), in f32, or
-/// packed: in bf16 for AMX or in f32 panels for AVX2 (then `weight_t` is empty).
+/// packed: in bf16 for AMX or in f16 panels for AVX2 (then `weight_t` is empty).
 pub(crate) struct Linear {
     /// `n_in × n_out` weights (empty once packed).
     pub weight_t: Vec<f32>,
     /// The same weights in bf16 AMX tiles, when the model runs in bf16.
     pub packed: Option<super::amx::Packed>,
-    /// The same weights in f32 panels of 16 columns, when the model runs in f32 on AVX2.
+    /// The same weights in f16 panels of 16 columns, when the model runs in f32 on AVX2.
     pub panels: Option<super::avx2::Panels>,
     /// `n_out` biases.
     pub bias: Vec<f32>,
@@ -34,9 +34,9 @@ impl Linear {
         self.free_f32_if(self.packed.is_some())
     }
 
-    /// Moves the f32 weights to AVX2 panels (`avx2`); false, leaving them as they are, when the
-    /// CPU lacks AVX2/FMA or the shape is not whole panels.
-    pub(crate) fn pack_f32(&mut self) -> bool {
+    /// Moves the f32 weights to AVX2 panels in f16 (`avx2`); false, leaving them as they are,
+    /// when the CPU lacks AVX2/FMA/F16C or the shape is not whole panels.
+    pub(crate) fn pack_panels(&mut self) -> bool {
         self.panels = super::avx2::Panels::new(&self.weight_t, self.n_in, self.n_out);
         self.free_f32_if(self.panels.is_some())
     }
@@ -91,7 +91,7 @@ impl Linear {
             (Some(packed), Some(a), _) => unsafe {
                 super::amx::gemm(a, packed, &self.bias, rows, cols, (dst.get(), self.n_out))
             },
-            // SAFETY: `panels` exist only where AVX2 and FMA are (`Panels::new`); as above.
+            // SAFETY: `panels` exist only where AVX2, FMA and F16C are (`Panels::new`); as above.
             #[cfg(target_arch = "x86_64")]
             (_, _, Some(panels)) => unsafe {
                 super::avx2::gemm(x, panels, &self.bias, rows, cols, (dst.get(), self.n_out))

@@ -36,8 +36,8 @@ pub(super) fn load_tokenizers(dir: &Path, max_tokens: usize) -> Result<(Tokenize
     Ok((encoder, counter))
 }
 
-/// The model's weights, packed for the CPU: bf16 AMX tiles when `precision` is bf16, f32
-/// AVX2 panels for whatever stays in f32 (see `Bert::pack_f32`).
+/// The model's weights, packed for the CPU: bf16 AMX tiles when `precision` is bf16, f16
+/// AVX2 panels for whatever runs in f32 (see `Bert::pack_panels`).
 pub(super) fn load_model(dir: &Path, precision: Precision) -> Result<Bert, EmbedError> {
     let path = dir.join("config.json");
     let text = std::fs::read_to_string(&path).map_err(|e| load_err(&path, "model config", e))?;
@@ -48,6 +48,6 @@ pub(super) fn load_model(dir: &Path, precision: Precision) -> Result<Bert, Embed
     if precision == Precision::Bf16 {
         model.pack_bf16();
     }
-    model.pack_f32();
+    model.pack_panels();
     Ok(model)
 }
