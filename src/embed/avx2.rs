@@ -161,14 +161,32 @@ thread_local! {
 /// Rows `rows` of `x` (`n_in` values each) at `depths`, as micro-panels of [`MR`] rows
 /// interleaved by depth: panel `t` holds row `h`'s value at depth `k` at
 /// `t·depth·MR + k·MR + h`, so a micro-tile's broadcasts read one contiguous stream.
+/// Written in order, a line of six at a time (the rows are read as six streams): storing each
+/// row's values `MR` apart instead cost a tenth of the products' time.
 fn pack_rows(x: &[f32], n_in: usize, rows: Range<usize>, depths: Range<usize>, out: &mut Vec<f32>) {
     let depth = depths.len();
     out.clear();
     out.resize(rows.len().div_ceil(MR) * depth * MR, 0.0);
-    for (i, r) in rows.enumerate() {
-        let at = (i / MR) * depth * MR + i % MR;
-        for (k, &v) in x[r * n_in + depths.start..r * n_in + depths.end].iter().enumerate() {
-            out[at + k * MR] = v;
+    if depth == 0 {
+        return;
+    }
+    for (t, panel) in out.chunks_exact_mut(depth * MR).enumerate() {
+        let first = rows.start + t * MR;
+        let height = MR.min(rows.end - first);
+        let row = |h: usize| &x[(first + h) * n_in + depths.start..][..depth];
+        if height == MR {
+            let src: [&[f32]; MR] = std::array::from_fn(row);
+            for (k, line) in panel.chunks_exact_mut(MR).enumerate() {
+                for (value, src) in line.iter_mut().zip(&src) {
+                    *value = src[k];
+                }
+            }
+        } else {
+            for h in 0..height {
+                for (value, &v) in panel[h..].iter_mut().step_by(MR).zip(row(h)) {
+                    *value = v;
+                }
+            }
         }
     }
 }
