@@ -94,14 +94,22 @@ pub(crate) struct Bert {
     layers: Vec<Layer>,
 }
 
-/// Reads named f32 tensors out of a safetensors file, checking shapes.
+/// Reads named f32 tensors out of a safetensors file, checking shapes; packs each dense layer
+/// as it is read (see [`Tensors::pack`]).
 struct Tensors<'a> {
     st: SafeTensors<'a>,
     prefix: &'static str,
+    /// Pack dense layers as bf16 AMX tiles (else as AVX2 panels where the CPU has them).
+    bf16: bool,
 }
 
 impl Tensors<'_> {
     fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+        Ok(self.values(name, shape)?.collect())
+    }
+
+    /// A tensor's values, decoded as they are read.
+    fn values(&self, name: &str, shape: &[usize]) -> Result<impl Iterator<Item = f32> + '_, String> {
         let full = format!("{}{name}", self.prefix);
         let t = self.st.tensor(&full).map_err(|e| format!("tensor {full}: {e}"))?;
         if t.shape() != shape {
@@ -110,17 +118,34 @@ impl Tensors<'_> {
         if t.dtype() != Dtype::F32 {
             return Err(format!("tensor {full}: dtype {:?}, only F32 is supported", t.dtype()));
         }
-        let data = t.data().chunks_exact(4);
-        Ok(data.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
     }
 
     /// Like [`Tensors::get`], stored as f16 bits.
     fn get_f16(&self, name: &str, shape: &[usize]) -> Result<Vec<u16>, String> {
-        Ok(self.get(name, shape)?.into_iter().map(half::to_f16).collect())
+        Ok(self.values(name, shape)?.map(half::to_f16).collect())
     }
 
-    /// A `torch.nn.Linear` (`weight: out × in`), stored transposed.
+    /// A `torch.nn.Linear`, packed.
     fn linear(&self, name: &str, n_in: usize, n_out: usize) -> Result<Linear, String> {
+        Ok(self.pack(self.linear_f32(name, n_in, n_out)?))
+    }
+
+    /// Packs a dense layer for the CPU as soon as it is read, so the model's f32 weights never
+    /// all exist at once (start-up's peak memory): bf16 AMX tiles when asked for, else f16
+    /// AVX2 panels; a layer that fits neither stays in f32, for sgemm.
+    fn pack(&self, mut linear: Linear) -> Linear {
+        if self.bf16 && !linear.pack_bf16() {
+            tracing::debug!(n_in = linear.n_in, n_out = linear.n_out, "layer stays in f32: not whole AMX tiles");
+        }
+        if linear.packed.is_none() && !linear.pack_panels() {
+            tracing::debug!(n_in = linear.n_in, n_out = linear.n_out, "layer stays in f32 for sgemm");
+        }
+        linear
+    }
+
+    /// A `torch.nn.Linear` (`weight: out × in`), stored transposed, in f32.
+    fn linear_f32(&self, name: &str, n_in: usize, n_out: usize) -> Result<Linear, String> {
         let w = self.get(&format!("{name}.weight"), &[n_out, n_in])?;
         let bias = self.get(&format!("{name}.bias"), &[n_out])?;
         let mut weight_t = vec![0.0; n_in * n_out];
@@ -140,7 +165,7 @@ impl Tensors<'_> {
 
     /// Q, K and V of layer `p` concatenated along the output dimension.
     fn qkv(&self, p: &str, h: usize) -> Result<Linear, String> {
-        let parts = ["query", "key", "value"].map(|n| self.linear(&format!("{p}.attention.self.{n}"), h, h));
+        let parts = ["query", "key", "value"].map(|n| self.linear_f32(&format!("{p}.attention.self.{n}"), h, h));
         let mut weight_t = vec![0.0; h * 3 * h];
         let mut bias = Vec::with_capacity(3 * h);
         for (j, part) in parts.into_iter().enumerate() {
@@ -151,7 +176,7 @@ impl Tensors<'_> {
             }
             bias.extend_from_slice(&part.bias);
         }
-        Ok(Linear { weight_t, bias, n_in: h, n_out: 3 * h, packed: None, panels: None })
+        Ok(self.pack(Linear { weight_t, bias, n_in: h, n_out: 3 * h, packed: None, panels: None }))
     }
 
     fn layer(&self, i: usize, cfg: &BertConfig) -> Result<Layer, String> {
@@ -174,8 +199,10 @@ thread_local! {
 }
 
 impl Bert {
-    /// Builds the model from `config.json` contents and `model.safetensors` bytes.
-    pub(crate) fn from_bytes(cfg: BertConfig, weights: &[u8]) -> Result<Self, String> {
+    /// Builds the model from `config.json` contents and `model.safetensors` bytes, its dense
+    /// layers packed for the CPU (bf16 AMX tiles with `bf16`, else f16 AVX2 panels where the
+    /// CPU has AVX2, FMA and F16C, else f32 for sgemm).
+    pub(crate) fn from_bytes(cfg: BertConfig, weights: &[u8], bf16: bool) -> Result<Self, String> {
         if cfg.hidden_act != "gelu" {
             return Err(format!("hidden_act {:?} is not supported (only \"gelu\")", cfg.hidden_act));
         }
@@ -184,7 +211,7 @@ impl Bert {
         }
         let st = SafeTensors::deserialize(weights).map_err(|e| format!("bad safetensors file: {e}"))?;
         let prefix = if st.names().iter().any(|n| n.starts_with("bert.")) { "bert." } else { "" };
-        let t = Tensors { st, prefix };
+        let t = Tensors { st, prefix, bf16 };
         let h = cfg.hidden_size;
         Ok(Self {
             word: t.get_f16("embeddings.word_embeddings.weight", &[cfg.vocab_size, h])?,
@@ -194,34 +221,6 @@ impl Bert {
             layers: (0..cfg.num_hidden_layers).map(|i| t.layer(i, &cfg)).collect::<Result<_, _>>()?,
             cfg,
         })
-    }
-
-    /// Moves every dense layer to bf16 AMX tiles (see `super::amx`); a layer whose shape does
-    /// not fit whole tiles stays in f32.
-    pub(crate) fn pack_bf16(&mut self) {
-        for layer in &mut self.layers {
-            for linear in [&mut layer.qkv, &mut layer.attn_out, &mut layer.ffn_in, &mut layer.ffn_out] {
-                if !linear.pack_bf16() {
-                    tracing::debug!(
-                        n_in = linear.n_in,
-                        n_out = linear.n_out,
-                        "layer stays in f32: not whole AMX tiles"
-                    );
-                }
-            }
-        }
-    }
-
-    /// Moves every dense layer still in f32 (all of them without AMX) to AVX2 panels in f16
-    /// (see `super::avx2`); on CPUs without AVX2, FMA and F16C they stay as they are, for sgemm.
-    pub(crate) fn pack_panels(&mut self) {
-        for layer in &mut self.layers {
-            for linear in [&mut layer.qkv, &mut layer.attn_out, &mut layer.ffn_in, &mut layer.ffn_out] {
-                if linear.packed.is_none() && !linear.pack_panels() {
-                    tracing::debug!(n_in = linear.n_in, n_out = linear.n_out, "layer stays in f32 for sgemm");
-                }
-            }
-        }
     }
 
     /// Output vector width.

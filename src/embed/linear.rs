@@ -86,7 +86,7 @@ impl Linear {
         let dst = SyncPtr::new(out);
         let kernels = (&self.packed, &bf16_rows, &self.panels);
         self.tasks(rows, threads).into_par_iter().for_each(|(rows, cols)| match kernels {
-            // SAFETY: `packed` exists only when AMX is available (`Bert::pack_bf16`); `out`
+            // SAFETY: `packed` exists only when AMX is available (`Linear::pack_bf16`); `out`
             // holds the full rows × n_out and the tasks' rectangles are disjoint.
             (Some(packed), Some(a), _) => unsafe {
                 super::amx::gemm(a, packed, &self.bias, rows, cols, (dst.get(), self.n_out))

@@ -36,18 +36,13 @@ pub(super) fn load_tokenizers(dir: &Path, max_tokens: usize) -> Result<(Tokenize
     Ok((encoder, counter))
 }
 
-/// The model's weights, packed for the CPU: bf16 AMX tiles when `precision` is bf16, f16
-/// AVX2 panels for whatever runs in f32 (see `Bert::pack_panels`).
+/// The model's weights, packed for the CPU as they are read: bf16 AMX tiles when `precision`
+/// is bf16, f16 AVX2 panels for whatever runs in f32 (see `Bert::from_bytes`).
 pub(super) fn load_model(dir: &Path, precision: Precision) -> Result<Bert, EmbedError> {
     let path = dir.join("config.json");
     let text = std::fs::read_to_string(&path).map_err(|e| load_err(&path, "model config", e))?;
     let cfg: BertConfig = serde_json::from_str(&text).map_err(|e| load_err(&path, "model config", e))?;
     let path = dir.join("model.safetensors");
     let bytes = std::fs::read(&path).map_err(|e| load_err(&path, "weights", e))?;
-    let mut model = Bert::from_bytes(cfg, &bytes).map_err(|e| load_err(&path, "weights", e))?;
-    if precision == Precision::Bf16 {
-        model.pack_bf16();
-    }
-    model.pack_panels();
-    Ok(model)
+    Bert::from_bytes(cfg, &bytes, precision == Precision::Bf16).map_err(|e| load_err(&path, "weights", e))
 }
