@@ -25,10 +25,11 @@ use super::attention;
 use super::buffers::{self, Buffers};
 use super::kernels::{self, SyncPtr, View};
 use super::linear::Linear;
+use super::weights::WeightsFile;
 use crate::half;
 use rayon::prelude::*;
-use safetensors::{Dtype, SafeTensors};
 use std::cell::RefCell;
+use std::path::Path;
 
 /// The fields of a Hugging Face BERT `config.json` that the forward pass needs.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -96,34 +97,25 @@ pub(crate) struct Bert {
 
 /// Reads named f32 tensors out of a safetensors file, checking shapes; packs each dense layer
 /// as it is read (see [`Tensors::pack`]).
-struct Tensors<'a> {
-    st: SafeTensors<'a>,
+struct Tensors {
+    file: WeightsFile,
     prefix: &'static str,
     /// Pack dense layers as bf16 AMX tiles (else as AVX2 panels where the CPU has them).
     bf16: bool,
 }
 
-impl Tensors<'_> {
+impl Tensors {
     fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
-        Ok(self.values(name, shape)?.collect())
-    }
-
-    /// A tensor's values, decoded as they are read.
-    fn values(&self, name: &str, shape: &[usize]) -> Result<impl Iterator<Item = f32> + '_, String> {
-        let full = format!("{}{name}", self.prefix);
-        let t = self.st.tensor(&full).map_err(|e| format!("tensor {full}: {e}"))?;
-        if t.shape() != shape {
-            return Err(format!("tensor {full}: shape {:?}, expected {shape:?}", t.shape()));
-        }
-        if t.dtype() != Dtype::F32 {
-            return Err(format!("tensor {full}: dtype {:?}, only F32 is supported", t.dtype()));
-        }
-        Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        let mut out = Vec::with_capacity(shape.iter().product());
+        self.file.read(&format!("{}{name}", self.prefix), shape, |v| out.extend_from_slice(v))?;
+        Ok(out)
     }
 
     /// Like [`Tensors::get`], stored as f16 bits.
     fn get_f16(&self, name: &str, shape: &[usize]) -> Result<Vec<u16>, String> {
-        Ok(self.values(name, shape)?.map(half::to_f16).collect())
+        let mut out = Vec::with_capacity(shape.iter().product());
+        self.file.read(&format!("{}{name}", self.prefix), shape, |v| half::extend_f16(&mut out, v))?;
+        Ok(out)
     }
 
     /// A `torch.nn.Linear`, packed.
@@ -199,19 +191,19 @@ thread_local! {
 }
 
 impl Bert {
-    /// Builds the model from `config.json` contents and `model.safetensors` bytes, its dense
+    /// Builds the model from `config.json` contents and a `model.safetensors` file, its dense
     /// layers packed for the CPU (bf16 AMX tiles with `bf16`, else f16 AVX2 panels where the
     /// CPU has AVX2, FMA and F16C, else f32 for sgemm).
-    pub(crate) fn from_bytes(cfg: BertConfig, weights: &[u8], bf16: bool) -> Result<Self, String> {
+    pub(crate) fn from_file(cfg: BertConfig, weights: &Path, bf16: bool) -> Result<Self, String> {
         if cfg.hidden_act != "gelu" {
             return Err(format!("hidden_act {:?} is not supported (only \"gelu\")", cfg.hidden_act));
         }
         if cfg.num_attention_heads == 0 || !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads) {
             return Err("hidden_size must be a multiple of num_attention_heads".to_owned());
         }
-        let st = SafeTensors::deserialize(weights).map_err(|e| format!("bad safetensors file: {e}"))?;
-        let prefix = if st.names().iter().any(|n| n.starts_with("bert.")) { "bert." } else { "" };
-        let t = Tensors { st, prefix, bf16 };
+        let file = WeightsFile::open(weights)?;
+        let prefix = if file.has_prefix("bert.") { "bert." } else { "" };
+        let t = Tensors { file, prefix, bf16 };
         let h = cfg.hidden_size;
         Ok(Self {
             word: t.get_f16("embeddings.word_embeddings.weight", &[cfg.vocab_size, h])?,

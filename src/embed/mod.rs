@@ -20,6 +20,7 @@ pub mod local;
 pub mod remote;
 #[cfg(test)]
 mod tests;
+mod weights;
 
 use std::path::PathBuf;
 

@@ -37,12 +37,11 @@ pub(super) fn load_tokenizers(dir: &Path, max_tokens: usize) -> Result<(Tokenize
 }
 
 /// The model's weights, packed for the CPU as they are read: bf16 AMX tiles when `precision`
-/// is bf16, f16 AVX2 panels for whatever runs in f32 (see `Bert::from_bytes`).
+/// is bf16, f16 AVX2 panels for whatever runs in f32 (see `Bert::from_file`).
 pub(super) fn load_model(dir: &Path, precision: Precision) -> Result<Bert, EmbedError> {
     let path = dir.join("config.json");
     let text = std::fs::read_to_string(&path).map_err(|e| load_err(&path, "model config", e))?;
     let cfg: BertConfig = serde_json::from_str(&text).map_err(|e| load_err(&path, "model config", e))?;
     let path = dir.join("model.safetensors");
-    let bytes = std::fs::read(&path).map_err(|e| load_err(&path, "weights", e))?;
-    Bert::from_bytes(cfg, &bytes, precision == Precision::Bf16).map_err(|e| load_err(&path, "weights", e))
+    Bert::from_file(cfg, &path, precision == Precision::Bf16).map_err(|e| load_err(&path, "weights", e))
 }
