@@ -29,6 +29,9 @@ async fn main() {
     let components = Components::open(&settings).await.expect("components");
     let options = SyncOptions::from_settings(&settings, false);
     sync_paths(&components, &[PathBuf::from("docs")], &options, &NoProgress).await.expect("docs ingested");
+    // As `docent ingest` does: the book's background is measured now and kept, so the server
+    // does not measure it during the timed rounds.
+    components.answers(&settings).calibrate_kept(&settings.data_dir).await.expect("background measured");
     drop(components);
     let app = docent::Application::build(settings).await.expect("app");
     let url = format!("http://127.0.0.1:{}/api/v1/chat", app.port());
@@ -37,16 +40,36 @@ async fn main() {
     for _ in 0..5 {
         ask(&client, &url).await;
     }
-    let (mut first, mut retrieve) = (Vec::new(), Vec::new());
+    let (mut first, mut retrieve, mut whole) = (Vec::new(), Vec::new(), Vec::new());
+    let cpu_before = process_cpu();
     for _ in 0..rounds {
+        let round_started = Instant::now();
         let round = futures::future::join_all((0..concurrency).map(|_| ask(&client, &url))).await;
         for (to_delta, retrieval) in round {
             first.push(to_delta);
             retrieve.push(retrieval);
         }
+        whole.push(round_started.elapsed());
     }
+    let cpu = process_cpu() - cpu_before;
+    let wall: Duration = whole.iter().sum();
     report(&format!("first delta, {concurrency} concurrent streams"), &mut first);
     report("  of which retrieval (query embedding, search)", &mut retrieve);
+    report("  a whole round (every stream to its end)", &mut whole);
+    let requests = (rounds * concurrency).max(1) as f64;
+    println!(
+        "  CPU (server, stub model and client together): {:.2} ms a stream, {:.0}% of 2 cores in the rounds",
+        cpu.as_secs_f64() * 1000.0 / requests,
+        cpu.as_secs_f64() * 100.0 / (2.0 * wall.as_secs_f64().max(1e-9))
+    );
+}
+
+/// The process's CPU time so far (user + system), from `/proc/self/stat`.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+    let ticks: u64 = fields.get(11..13).map(|f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum()).unwrap_or(0);
+    Duration::from_secs_f64(ticks as f64 / 100.0)
 }
 
 fn settings(data_dir: PathBuf, llm_url: &str) -> Settings {

@@ -100,8 +100,11 @@ impl Application {
         let jobs = JobRunner::new(components.clone(), SyncOptions::from_settings(&settings, false), &settings.data_dir);
         let access = crate::access::AccessService::new(components.db.clone(), settings.access.clone());
         access.spawn_usage_flusher();
+        let answers = components.answers(&settings);
+        if settings.llm.adaptive_refusal {
+            answers.spawn_calibration(settings.data_dir.clone());
+        }
         let settings = Arc::new(settings);
-        let settings_ref = settings.clone();
         let state = AppState::new(Services {
             settings,
             db: components.db.clone(),
@@ -110,7 +113,7 @@ impl Application {
             index: components.index.clone(),
             retriever: components.retriever.clone(),
             jobs,
-            answers: components.answers(&settings_ref),
+            answers,
             llm: components.llm.clone(),
             access,
             rate_limiter: Arc::new(InProcessRateLimiter::new()),

@@ -3,6 +3,7 @@
 //! book supports an answer at all — below the calibrated threshold the question is refused.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::citations::Citation;
@@ -89,6 +90,9 @@ struct Candidate {
 pub struct Extractive {
     embedder: Arc<dyn Embedder>,
     params: ExtractiveParams,
+    /// The refusal threshold in force (f32 bits): `params.refuse_below` until the book's
+    /// background raises it (`super::background`).
+    threshold: AtomicU32,
     cache: Mutex<HashMap<String, Arc<Vec<f32>>>>,
     analysed: quick_cache::sync::Cache<String, Arc<Analysed>>,
 }
@@ -102,7 +106,17 @@ impl std::fmt::Debug for Extractive {
 impl Extractive {
     pub fn new(embedder: Arc<dyn Embedder>, params: ExtractiveParams) -> Self {
         let analysed = quick_cache::sync::Cache::new(ANALYSED_LIMIT);
-        Self { embedder, params, cache: Mutex::new(HashMap::new()), analysed }
+        let threshold = AtomicU32::new(params.refuse_below.to_bits());
+        Self { embedder, params, threshold, cache: Mutex::new(HashMap::new()), analysed }
+    }
+
+    /// Support below this is refused: the calibrated floor, or the book's adaptive threshold.
+    pub fn threshold(&self) -> f32 {
+        f32::from_bits(self.threshold.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn set_threshold(&self, threshold: f32) {
+        self.threshold.store(threshold.to_bits(), Ordering::Relaxed);
     }
 
     /// `text` split and stemmed, from the cache when seen before.
@@ -122,7 +136,7 @@ impl Extractive {
     /// Answers `question` from `hits` (best first). `vector` is the question's embedding when
     /// the caller has it (retrieval computed it); otherwise the question is embedded here.
     pub async fn draft(&self, question: &str, hits: &[SearchHit], vector: Option<&[f32]>) -> Result<Draft, EmbedError> {
-        self.draft_with_threshold(question, hits, vector, self.params.refuse_below).await
+        self.draft_with_threshold(question, hits, vector, self.threshold()).await
     }
 
     /// Like [`Extractive::draft`] with another refusal threshold (0 never refuses).

@@ -3,6 +3,7 @@
 //! [`stream`]), verify every citation, and refuse what the book does not support.
 //! Nothing here knows about HTTP.
 
+pub mod background;
 pub mod chat;
 pub mod citations;
 pub mod eval;

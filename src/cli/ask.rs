@@ -26,6 +26,11 @@ pub fn run(settings: Settings, args: AskArgs) -> ExitCode {
             Err(err) => return super::fail(&err),
         };
         let service = components.answers(&settings);
+        if settings.llm.adaptive_refusal
+            && let Err(err) = service.calibrate_kept(&settings.data_dir).await
+        {
+            return super::fail(&err);
+        }
         let request = AnswerRequest { message: args.question, chapter: args.chapter, ..Default::default() };
         match service.answer(request).await {
             Ok(answer) if args.json => {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::answer::eval::evaluate;
+use crate::answer::eval::{EvalReport, evaluate};
 use crate::components::Components;
 use crate::config::Settings;
 use crate::eval::{RetrievalReport, evaluate_retrieval, read_questions};
@@ -97,14 +97,24 @@ fn answers(settings: Settings, questions: PathBuf, json: bool) -> ExitCode {
             Err(err) => return super::fail(&err),
         };
         let service = components.answers(&settings);
-        match evaluate(&service, &questions).await {
+        let background = match settings.llm.adaptive_refusal {
+            true => match service.calibrate_kept(&settings.data_dir).await {
+                Ok(calibration) => Some(calibration.background),
+                Err(err) => return super::fail(&err),
+            },
+            false => None,
+        };
+        let report = evaluate(&service, &questions).await.map(|r| EvalReport { background_support: background, ..r });
+        match report {
             Ok(report) if json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
             Ok(r) => {
                 println!("questions             {} ({} answerable)", r.questions, r.answerable);
                 println!("contains gold         {:.3}", r.contains_gold);
                 println!("false refusal         {:.3}", r.false_refusal);
                 println!("refused unanswerable  {:.3}", r.refused_unanswerable);
-                println!("mean latency          {:.1} ms", r.mean_latency_ms);
+                println!("latency               p50 {:.1} ms, mean {:.1} ms", r.p50_latency_ms, r.mean_latency_ms);
+                let background = r.background_support.map(|b| format!(" (book background {b:.2})")).unwrap_or_default();
+                println!("refusal threshold     {:.2}{background}", r.refusal_threshold);
             }
             Err(err) => return super::fail(&err),
         }

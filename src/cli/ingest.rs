@@ -46,6 +46,13 @@ pub fn run(settings: Settings, args: IngestArgs) -> ExitCode {
         };
         let progress = Reporter::new(!args.json && std::io::stderr().is_terminal());
         let result = sync_paths(&components, &args.paths, &options, &progress).await;
+        if result.is_ok() && settings.llm.adaptive_refusal {
+            // Measured now, so that the server and `docent ask` find it kept.
+            match components.answers(&settings).calibrate_kept(&settings.data_dir).await {
+                Ok(c) => tracing::info!(background = c.background, threshold = c.threshold, "refusal threshold set"),
+                Err(err) => tracing::warn!(error = %err, "measuring the book's background failed"),
+            }
+        }
         components.db.close().await;
         match result {
             Ok(summary) => {

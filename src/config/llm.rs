@@ -52,6 +52,8 @@ pub struct LlmConfig {
     pub context_tokens: usize,
     pub max_answer_tokens: u32,
     pub history_turns: usize,
+    /// Raise the refusal threshold to the book's background (`answer::background`).
+    pub adaptive_refusal: bool,
 }
 
 impl Default for LlmConfig {
@@ -69,6 +71,7 @@ impl Default for LlmConfig {
             context_tokens: 3_000,
             max_answer_tokens: 512,
             history_turns: 5,
+            adaptive_refusal: true,
         }
     }
 }

@@ -123,6 +123,10 @@ impl Retriever {
         &self.embedder
     }
 
+    pub fn index(&self) -> &Arc<dyn VectorIndex> {
+        &self.index
+    }
+
     #[tracing::instrument(name = "retrieve.hybrid", skip_all, fields(mode = ?request.mode))]
     pub async fn search(&self, request: SearchRequest) -> Result<SearchResults, RetrieveError> {
         let started = Instant::now();

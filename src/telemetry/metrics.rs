@@ -105,6 +105,12 @@ pub const CATALOG: &[MetricDef] = &[
     def("docent_quota_tokens_total", Counter, "LLM tokens charged to the daily quotas, by caller kind."),
     def("docent_answers_withheld_total", Counter, "Model answers withheld because they repeated the system prompt."),
     def(
+        "docent_answer_refusal_threshold",
+        Gauge,
+        "Support below which questions are refused: the floor, or the book's background plus the margin.",
+    ),
+    def("docent_answer_background_support", Gauge, "Median support the book gives the background questions."),
+    def(
         "docent_followup_rewrites_total",
         Counter,
         "Follow-up questions given to the chat model to rewrite, by outcome (rewritten, unchanged, failed, timeout, rejected).",

@@ -42,4 +42,8 @@ async fn docent_eval_answers_reports_the_rates() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["contains_gold"], 1.0);
     assert_eq!(report["refused_unanswerable"], 1.0);
+    assert!(report["p50_latency_ms"].as_f64().unwrap() > 0.0);
+    assert!(report["refusal_threshold"].as_f64().unwrap() >= 0.36);
+    assert!(report["background_support"].as_f64().unwrap() > 0.0, "measured from the book: {report}");
+    assert!(data.path().join("answer-background.json").exists(), "the measure is kept for the next run");
 }

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod background;
 mod calibration;
 mod chat;
 mod cli;
@@ -18,5 +19,6 @@ mod streaming;
 #[allow(dead_code)]
 #[path = "../../src/llm/tests/stub.rs"]
 mod stub;
+mod study;
 mod support;
 mod upstream;

@@ -121,6 +121,13 @@ pub const VARS: &[Var] = &[
         "Earlier question/answer pairs of a conversation given to the model and the follow-up rewriter.",
     ),
     var(
+        "llm.adaptive_refusal",
+        "DOCENT_LLM__ADAPTIVE_REFUSAL",
+        BOOL,
+        "true",
+        "Raise the refusal threshold to the book's background: the support 64 everyday questions find in it, plus 0.15 (never below 0.36).",
+    ),
+    var(
         "embed.provider",
         "DOCENT_EMBEDDER",
         Kind::Enum(&["local", "cohere", "openai"]),

@@ -229,7 +229,7 @@ pub const VARS: &[Var] = &[
         "DOCENT_EMBED__PRECISION",
         Kind::Enum(&["auto", "f32", "bf16"]),
         "auto",
-        "Arithmetic of the local embedder's dense layers: bf16 on Intel AMX tiles (f32 sums; several times faster, embeddings within 0.999 cosine of f32), f32, or auto (bf16 where the CPU has AMX-BF16).",
+        "Arithmetic of the local embedder's dense layers: bf16 on Intel AMX tiles (f32 sums; several times faster, embeddings within 0.999 cosine of f32), f32 (arithmetic in f32; on AVX2 CPUs the dense layers' weights are kept in f16, half their memory), or auto (bf16 where the CPU has AMX-BF16).",
     ),
     var(
         "ingest.base_url",
