@@ -103,6 +103,8 @@ impl Application {
         let answers = components.answers(&settings);
         if settings.llm.adaptive_refusal {
             answers.spawn_calibration(settings.data_dir.clone());
+        } else {
+            answers.publish_threshold();
         }
         let settings = Arc::new(settings);
         let state = AppState::new(Services {

@@ -127,6 +127,11 @@ impl Retriever {
         &self.index
     }
 
+    /// What shapes the results besides the index: the settings and whether a reranker runs.
+    pub fn describe(&self) -> String {
+        format!("{:?} reranker={}", self.settings, self.reranker.is_some())
+    }
+
     #[tracing::instrument(name = "retrieve.hybrid", skip_all, fields(mode = ?request.mode))]
     pub async fn search(&self, request: SearchRequest) -> Result<SearchResults, RetrieveError> {
         let started = Instant::now();

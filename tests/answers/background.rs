@@ -86,3 +86,18 @@ async fn an_empty_book_keeps_the_floor_without_asking_anything() {
 
     assert_eq!(calibration, Calibration { background: 0.0, threshold: FLOOR, probes: 0 });
 }
+
+#[tokio::test]
+async fn a_damaged_kept_file_is_measured_again_and_replaced() {
+    // Arrange
+    let data = tempfile::tempdir().unwrap();
+    let c = book_with(&["normans"], data.path()).await;
+    std::fs::write(data.path().join("answer-background.json"), "{\"fingerprint\": tru").unwrap();
+
+    // Act
+    let calibration = service(&c).calibrate_kept(data.path()).await.unwrap();
+
+    // Assert
+    assert_eq!(calibration.probes, 64, "measured, not read");
+    assert_eq!(kept(data.path())["calibration"]["probes"], 64);
+}

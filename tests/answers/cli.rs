@@ -43,7 +43,9 @@ async fn docent_eval_answers_reports_the_rates() {
     assert_eq!(report["contains_gold"], 1.0);
     assert_eq!(report["refused_unanswerable"], 1.0);
     assert!(report["p50_latency_ms"].as_f64().unwrap() > 0.0);
-    assert!(report["refusal_threshold"].as_f64().unwrap() >= 0.36);
-    assert!(report["background_support"].as_f64().unwrap() > 0.0, "measured from the book: {report}");
+    let background = report["background_support"].as_f64().expect("measured from the book") as f32;
+    let threshold = report["refusal_threshold"].as_f64().unwrap() as f32;
+    assert!(background > 0.0, "{report}");
+    assert_eq!(threshold, 0.36_f32.max(background + 0.15), "the threshold the eval ran with is the measured one");
     assert!(data.path().join("answer-background.json").exists(), "the measure is kept for the next run");
 }
