@@ -15,8 +15,9 @@
 //! 0.30, threshold 0.45) resembles most probes and so refuses more readily; that is the
 //! intended trade for such a book, where unrelated questions find plausible text.
 //!
-//! Each probe costs one answer's retrieval and sentence scoring: 6 s in all (10 s of CPU) for
-//! the Python docs on 2 cores. So a measure is kept in `answer-background.json` in the data
+//! Each probe costs one answer's retrieval and sentence scoring (the sentences of the passages
+//! it retrieves are embedded): about 10 s in all on 2 cores, for the 307-chunk user guide as
+//! for the 32,182-chunk Python docs. So a measure is kept in `answer-background.json` in the data
 //! directory, under a fingerprint of what a measure depends on (the documents' versions, the
 //! chunk count, the embedding model, the retrieval settings, the probes, the extractive
 //! parameters, the margin): `docent ingest` measures at the end of a run, and `docent ask`,
