@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::answer::background::Calibration;
 use crate::answer::llm::LlmLimits;
 use crate::answer::{AnswerService, ExtractiveParams};
 use crate::config::{EmbedProvider, RerankerKind, Settings};
@@ -76,6 +77,26 @@ impl Components {
             max_answer_tokens: settings.llm.max_answer_tokens,
         };
         service.with_chat_model_limited(llm.clone(), limits, settings.llm_falls_back_to_extractive())
+    }
+
+    /// [`Components::answers`], with the refusal threshold set from the book's background
+    /// (kept or measured, see `answer::background`) when adaptive refusal is on; a failed
+    /// measure is logged and the floor stays.
+    pub async fn measured_answers(&self, settings: &Settings) -> (AnswerService, Option<Calibration>) {
+        let service = self.answers(settings);
+        if !settings.llm.adaptive_refusal {
+            return (service, None);
+        }
+        match service.calibrate_kept(&settings.data_dir).await {
+            Ok(c) => {
+                tracing::info!(background = c.background, threshold = c.threshold, "refusal threshold set");
+                (service, Some(c))
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "measuring the book's background failed; refusing below the floor");
+                (service, None)
+            }
+        }
     }
 
     /// What `/health` reports besides the database.

@@ -102,7 +102,7 @@ impl Application {
         access.spawn_usage_flusher();
         let answers = components.answers(&settings);
         if settings.llm.adaptive_refusal {
-            answers.spawn_calibration(settings.data_dir.clone());
+            answers.spawn_calibration(settings.data_dir.clone(), crate::answer::background::CHECK_EVERY);
         } else {
             answers.publish_threshold();
         }

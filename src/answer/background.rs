@@ -149,8 +149,8 @@ impl AnswerService {
 
     fn apply(&self, calibration: Calibration) {
         self.extractive.set_threshold(calibration.threshold);
+        self.publish_threshold();
         metrics::gauge!("docent_answer_background_support").set(f64::from(calibration.background));
-        metrics::gauge!("docent_answer_refusal_threshold").set(f64::from(calibration.threshold));
     }
 
     /// Measures the book's background and sets the refusal threshold from it.
@@ -179,7 +179,7 @@ impl AnswerService {
     /// Keeps the threshold measured: at once (from the kept file when it matches), and again
     /// whenever the index has changed and then stayed unchanged for one check (so a book
     /// being ingested is measured once, when the ingest is over).
-    pub fn spawn_calibration(&self, data_dir: PathBuf) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_calibration(&self, data_dir: PathBuf, every: Duration) -> tokio::task::JoinHandle<()> {
         let service = self.clone();
         tokio::spawn(async move {
             service.publish_threshold();
@@ -196,7 +196,7 @@ impl AnswerService {
                     Ok(_) => {}
                     Err(err) => tracing::warn!(error = %err, "reading the index for its background failed"),
                 }
-                tokio::time::sleep(CHECK_EVERY).await;
+                tokio::time::sleep(every).await;
             }
         })
     }

@@ -25,12 +25,7 @@ pub fn run(settings: Settings, args: AskArgs) -> ExitCode {
             Ok(c) => c,
             Err(err) => return super::fail(&err),
         };
-        let service = components.answers(&settings);
-        if settings.llm.adaptive_refusal
-            && let Err(err) = service.calibrate_kept(&settings.data_dir).await
-        {
-            tracing::warn!(error = %err, "measuring the book's background failed; refusing below the floor");
-        }
+        let (service, _) = components.measured_answers(&settings).await;
         let request = AnswerRequest { message: args.question, chapter: args.chapter, ..Default::default() };
         match service.answer(request).await {
             Ok(answer) if args.json => {

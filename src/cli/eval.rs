@@ -96,18 +96,9 @@ fn answers(settings: Settings, questions: PathBuf, json: bool) -> ExitCode {
             Ok(c) => c,
             Err(err) => return super::fail(&err),
         };
-        let service = components.answers(&settings);
-        let background = match settings.llm.adaptive_refusal {
-            true => match service.calibrate_kept(&settings.data_dir).await {
-                Ok(calibration) => Some(calibration.background),
-                Err(err) => {
-                    tracing::warn!(error = %err, "measuring the book's background failed; refusing below the floor");
-                    None
-                }
-            },
-            false => None,
-        };
-        let report = evaluate(&service, &questions).await.map(|r| EvalReport { background_support: background, ..r });
+        let (service, calibration) = components.measured_answers(&settings).await;
+        let background_support = calibration.map(|c| c.background);
+        let report = evaluate(&service, &questions).await.map(|r| EvalReport { background_support, ..r });
         match report {
             Ok(report) if json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
             Ok(r) => {

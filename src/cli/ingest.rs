@@ -46,12 +46,9 @@ pub fn run(settings: Settings, args: IngestArgs) -> ExitCode {
         };
         let progress = Reporter::new(!args.json && std::io::stderr().is_terminal());
         let result = sync_paths(&components, &args.paths, &options, &progress).await;
-        if result.is_ok() && settings.llm.adaptive_refusal {
+        if result.is_ok() {
             // Measured now, so that the server and `docent ask` find it kept.
-            match components.answers(&settings).calibrate_kept(&settings.data_dir).await {
-                Ok(c) => tracing::info!(background = c.background, threshold = c.threshold, "refusal threshold set"),
-                Err(err) => tracing::warn!(error = %err, "measuring the book's background failed"),
-            }
+            components.measured_answers(&settings).await;
         }
         components.db.close().await;
         match result {

@@ -101,3 +101,35 @@ async fn a_damaged_kept_file_is_measured_again_and_replaced() {
     assert_eq!(calibration.probes, 64, "measured, not read");
     assert_eq!(kept(data.path())["calibration"]["probes"], 64);
 }
+
+/// Polls the kept measure until `done` holds for it (at most 60 s).
+async fn kept_once(data: &Path, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    for _ in 0..600 {
+        if let Ok(text) = std::fs::read_to_string(data.join("answer-background.json"))
+            && let Ok(value) = serde_json::from_str::<serde_json::Value>(&text)
+            && done(&value)
+        {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no kept measure met the condition within 60 s");
+}
+
+#[tokio::test]
+async fn the_servers_loop_measures_at_start_and_again_once_a_changed_book_has_settled() {
+    // Arrange: the loop over a book with nothing kept, checking every 200 ms.
+    let data = tempfile::tempdir().unwrap();
+    let c = book_with(&["normans"], data.path()).await;
+    let service = service(&c);
+    let task = service.spawn_calibration(data.path().to_path_buf(), std::time::Duration::from_millis(200));
+
+    // Act / Assert: measured at start; the everyday book added, measured again.
+    let first = kept_once(data.path(), |v| v["calibration"]["probes"] == 64).await;
+    assert_eq!(first["calibration"]["threshold"].as_f64().unwrap() as f32, FLOOR);
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/books/everyday");
+    ingest(&c, data.path(), &book).await;
+    let second = kept_once(data.path(), |v| v["fingerprint"] != first["fingerprint"]).await;
+    assert!(second["calibration"]["threshold"].as_f64().unwrap() as f32 > FLOOR + 0.05, "{second}");
+    task.abort();
+}
